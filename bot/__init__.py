@@ -1,0 +1,1 @@
+"""supportbot: the chat backend, agent console and evaluation."""

@@ -1,0 +1,1 @@
+"""Ingestion: turn the files in `kb_docs/` into a versioned hybrid (dense + lexical) index."""

@@ -1,0 +1,85 @@
+"""The two records ingestion produces: an `Article` per knowledge-base entry and a `Chunk` per
+searchable passage of it. Ids derive from content so unchanged articles keep theirs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+ChunkKind = Literal["title", "question", "section"]
+
+
+@dataclass(frozen=True)
+class Article:
+    """One help article in one language, as an editor wrote it."""
+
+    id: str
+    lang: str
+    title: str
+    body: str
+    source: str
+    url: str | None = None
+    group: str = ""
+    tags: tuple[str, ...] = ()
+    questions: tuple[str, ...] = ()
+
+    @property
+    def group_id(self) -> str:
+        """The topic this article belongs to; its own id when it stands alone."""
+        return self.group or self.id
+
+    @property
+    def sha256(self) -> str:
+        """Hash of everything that changes what the index holds for this article."""
+        payload = json.dumps(
+            [self.id, self.lang, self.title, self.body, self.url, self.group_id,
+             list(self.tags), list(self.questions)],
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["tags"] = list(self.tags)
+        data["questions"] = list(self.questions)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Article:
+        return cls(**{**data, "tags": tuple(data["tags"]), "questions": tuple(data["questions"])})
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A searchable passage: the title, one alternate question, or one section of the body."""
+
+    article_id: str
+    kind: ChunkKind
+    text: str
+    heading_path: tuple[str, ...] = field(default=())
+
+    @property
+    def id(self) -> str:
+        digest = hashlib.sha256(
+            json.dumps([self.article_id, self.kind, self.heading_path, self.text],
+                       ensure_ascii=False).encode("utf-8")
+        ).hexdigest()
+        return digest[:20]
+
+    @property
+    def embed_text(self) -> str:
+        """What the embedding model sees: a section carries its headings for context."""
+        if self.kind == "section" and self.heading_path:
+            return " > ".join(self.heading_path) + "\n" + self.text
+        return self.text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"article_id": self.article_id, "kind": self.kind, "text": self.text,
+                "heading_path": list(self.heading_path)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Chunk:
+        return cls(article_id=data["article_id"], kind=data["kind"], text=data["text"],
+                   heading_path=tuple(data["heading_path"]))

@@ -1,0 +1,275 @@
+"""Index versions on disk: write one atomically, switch `CURRENT`, list, roll back, prune, lock.
+
+Layout:  <index_dir>/<version>/{manifest.json, articles.jsonl, chunks.jsonl, index.faiss,
+lexical/}  and  <index_dir>/CURRENT  (the published version's name). A version is built in a
+hidden temporary folder and renamed into place whole; `CURRENT` is replaced with one atomic
+rename. Killing ingestion at any moment therefore leaves the published version serving.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import fcntl
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import faiss
+import numpy as np
+
+from ingest.documents import Article, Chunk
+from ingest.embed import Vectors
+from ingest.lexical import LexicalIndex, build_lexical, load_lexical, save_lexical
+
+FORMAT = 1
+CURRENT = "CURRENT"
+_VERSION = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}(-\d+)?$")
+
+
+class IndexStoreError(Exception):
+    """Base of the index errors; `exit_code` is what the command line returns."""
+
+    exit_code = 1
+
+
+class IndexNotFound(IndexStoreError):
+    exit_code = 3
+
+
+class IndexMismatch(IndexStoreError):
+    """The index was built with another model than the one configured."""
+
+    exit_code = 4
+
+
+class IngestLocked(IndexStoreError):
+    exit_code = 5
+
+
+@dataclass
+class IndexVersion:
+    """One published version, loaded: everything retrieval needs, read-only."""
+
+    name: str
+    path: Path
+    manifest: dict[str, Any]
+    articles: dict[str, Article]
+    chunks: list[Chunk]
+    dense: Any  # faiss.Index
+    lexical: dict[str, LexicalIndex]
+    chunk_article_rows: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        ids = {article_id: i for i, article_id in enumerate(self.articles)}
+        self.chunk_article_rows = np.asarray([ids[c.article_id] for c in self.chunks],
+                                             dtype=np.int64)
+
+    @property
+    def model(self) -> str:
+        return str(self.manifest["model"])
+
+    def vectors(self) -> Vectors:
+        """All chunk vectors, row-aligned with `chunks` (flat index: exact reconstruction)."""
+        if not self.chunks:
+            return np.zeros((0, int(self.manifest["dimension"])), dtype=np.float32)
+        return np.asarray(self.dense.reconstruct_n(0, len(self.chunks)), dtype=np.float32)
+
+    def calibration(self) -> dict[str, Any] | None:
+        """Thresholds and calibration tuned for this version by `supportbot eval --tune`."""
+        path = self.path / "calibration.json"
+        if not path.exists():
+            return None
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return data
+
+
+def new_version_name(content_hash: str, index_dir: Path, now: dt.datetime | None = None) -> str:
+    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
+    name = f"{stamp}-{content_hash[:8]}"
+    n = 1
+    while (index_dir / name).exists():
+        n += 1
+        name = f"{stamp}-{content_hash[:8]}-{n}"
+    return name
+
+
+def list_versions(index_dir: Path) -> list[str]:
+    """Published version names, oldest first (names sort by build time)."""
+    if not index_dir.is_dir():
+        return []
+    return sorted(p.name for p in index_dir.iterdir() if p.is_dir() and _VERSION.match(p.name))
+
+
+def current_version(index_dir: Path) -> str | None:
+    try:
+        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return name or None
+
+
+def write_version(
+    index_dir: Path,
+    *,
+    articles: Sequence[Article],
+    chunks: Sequence[Chunk],
+    vectors: Vectors,
+    manifest: dict[str, Any],
+) -> str:
+    """Write a complete version next to the others (not yet published) and return its name."""
+    if len(chunks) != len(vectors):
+        raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
+    index_dir.mkdir(parents=True, exist_ok=True)
+    name = new_version_name(manifest["content_hash"], index_dir)
+    tmp = index_dir / f".tmp-{name}-{os.getpid()}"
+    tmp.mkdir()
+    by_id = {a.id: a for a in articles}
+    _write_jsonl(tmp / "articles.jsonl", ({**a.to_dict(), "sha256": a.sha256} for a in articles))
+    _write_jsonl(tmp / "chunks.jsonl", (c.to_dict() for c in chunks))
+    dense = faiss.IndexFlatIP(int(manifest["dimension"]))
+    if len(vectors):
+        dense.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    faiss.write_index(dense, str(tmp / "index.faiss"))
+    lexical = build_lexical([c.embed_text for c in chunks],
+                            [by_id[c.article_id].lang for c in chunks])
+    save_lexical(lexical, tmp / "lexical")
+    full = {**manifest, "format": FORMAT, "version": name,
+            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "counts": {"articles": len(articles), "chunks": len(chunks)}}
+    # The manifest goes last: a folder without one is by definition incomplete.
+    _write_text(tmp / "manifest.json", json.dumps(full, indent=2, ensure_ascii=False))
+    _fsync_dir(tmp)
+    os.rename(tmp, index_dir / name)
+    _fsync_dir(index_dir)
+    return name
+
+
+def publish(index_dir: Path, name: str) -> None:
+    """Point `CURRENT` at `name` with one atomic rename."""
+    if name not in list_versions(index_dir) or not (index_dir / name / "manifest.json").exists():
+        raise IndexNotFound(f"no complete index version {name!r} in {index_dir}")
+    tmp = index_dir / f".{CURRENT}.{os.getpid()}.tmp"
+    _write_text(tmp, name + "\n")
+    os.replace(tmp, index_dir / CURRENT)
+    _fsync_dir(index_dir)
+
+
+def rollback(index_dir: Path, name: str) -> None:
+    """Serve an older (or newer) version again; it is checked to load first."""
+    load_version(index_dir, name)
+    publish(index_dir, name)
+
+
+def prune(index_dir: Path, keep: int) -> list[str]:
+    """Delete all but the `keep` newest versions; the published one is always kept."""
+    current = current_version(index_dir)
+    versions = list_versions(index_dir)
+    doomed = [v for v in versions[: max(0, len(versions) - keep)] if v != current]
+    for name in doomed:
+        shutil.rmtree(index_dir / name, ignore_errors=True)
+    return doomed
+
+
+def remove_leftovers(index_dir: Path) -> None:
+    """Clear temporary folders of ingestions that were killed (call with the lock held)."""
+    if index_dir.is_dir():
+        for path in index_dir.glob(".tmp-*"):
+            shutil.rmtree(path, ignore_errors=True)
+        for path in index_dir.glob(f".{CURRENT}.*.tmp"):
+            path.unlink(missing_ok=True)
+
+
+def load_version(index_dir: Path, name: str | None = None, *, expect_model: str | None = None
+                 ) -> IndexVersion:
+    """Load a version (default: the published one), refusing one built with another model."""
+    name = name or current_version(index_dir)
+    if name is None:
+        raise IndexNotFound(f"no published index in {index_dir} (run `supportbot ingest`)")
+    path = index_dir / name
+    try:
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexNotFound(f"index version {name!r} not found in {index_dir}") from None
+    if manifest.get("format") != FORMAT:
+        raise IndexMismatch(f"index {name} has format {manifest.get('format')}, need {FORMAT}")
+    if expect_model is not None and manifest["model"] != expect_model:
+        raise IndexMismatch(
+            f"index {name} was built with {manifest['model']!r} but the configured model is "
+            f"{expect_model!r}; re-run `supportbot ingest`")
+    articles = {}
+    for row in _read_jsonl(path / "articles.jsonl"):
+        row.pop("sha256", None)
+        article = Article.from_dict(row)
+        articles[article.id] = article
+    chunks = [Chunk.from_dict(row) for row in _read_jsonl(path / "chunks.jsonl")]
+    dense = faiss.read_index(str(path / "index.faiss"))
+    if dense.ntotal != len(chunks) or dense.d != manifest["dimension"]:
+        raise IndexMismatch(f"index {name} is inconsistent: {dense.ntotal} vectors of "
+                            f"dimension {dense.d}, {len(chunks)} chunks")
+    return IndexVersion(name, path, manifest, articles, chunks, dense,
+                        load_lexical(path / "lexical"))
+
+
+@contextlib.contextmanager
+def ingest_lock(index_dir: Path) -> Iterator[None]:
+    """Only one ingestion at a time per index folder. The OS drops the lock if the holder dies,
+    so a killed ingestion never leaves a stale lock behind."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    path = index_dir / ".lock"
+    handle: IO[str] = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held across yield
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise IngestLocked(f"another ingestion is running on {index_dir} ({holder}); "
+                               "wait for it to finish") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since "
+                     f"{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+def _write_jsonl(path: Path, rows: Any) -> None:
+    with open(path, "w", encoding="utf-8") as out:
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False))
+            out.write("\n")
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    with open(path, encoding="utf-8") as src:
+        for line in src:
+            if line.strip():
+                yield json.loads(line)
+
+
+def _write_text(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
