@@ -18,7 +18,6 @@ import click
 from bot.config import Settings, get_settings
 
 
-
 def _settings() -> Settings:
     try:
         return get_settings()
@@ -37,15 +36,21 @@ def cli() -> None:
 @click.option("--check", is_flag=True, help="Validate and show what would change; publish nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or table; errors only.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
-def ingest(kb_dir: Path | None, index_dir: Path | None, check: bool, quiet: bool,
-           as_json: bool) -> None:
+def ingest(
+    kb_dir: Path | None, index_dir: Path | None, check: bool, quiet: bool, as_json: bool
+) -> None:
     """Build a new index version from the knowledge base and publish it."""
     from bot.cli_ingest import run_ingest
 
     settings = _settings()
-    code = run_ingest(settings, kb_dir=kb_dir or settings.kb_dir,
-                      index_dir=index_dir or settings.index_dir,
-                      check=check, quiet=quiet, as_json=as_json)
+    code = run_ingest(
+        settings,
+        kb_dir=kb_dir or settings.kb_dir,
+        index_dir=index_dir or settings.index_dir,
+        check=check,
+        quiet=quiet,
+        as_json=as_json,
+    )
     sys.exit(code)
 
 
@@ -70,8 +75,10 @@ def index_list(index_dir: Path | None) -> None:
         manifest = json.loads((folder / name / "manifest.json").read_text(encoding="utf-8"))
         counts = manifest.get("counts", {})
         mark = "*" if name == current else " "
-        click.echo(f"{mark} {name}  {counts.get('articles', '?'):>6} articles "
-                   f"{counts.get('chunks', '?'):>7} chunks  {manifest.get('model')}")
+        click.echo(
+            f"{mark} {name}  {counts.get('articles', '?'):>6} articles "
+            f"{counts.get('chunks', '?'):>7} chunks  {manifest.get('model')}"
+        )
 
 
 @index.command("rollback")
@@ -94,8 +101,11 @@ def index_rollback(version: str, index_dir: Path | None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `supportbot` script; returns the exit code."""
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="supportbot",
-                 standalone_mode=True)
+        cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="supportbot",
+            standalone_mode=True,
+        )
     except SystemExit as exc:
         return _code(exc.code)
     return 0

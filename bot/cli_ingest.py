@@ -10,7 +10,14 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from bot.config import Settings
@@ -24,13 +31,18 @@ EXIT_INVALID_KB = 6
 _STAGES = {"read": "Reading files", "embed": "Embedding chunks", "write": "Writing index"}
 
 
-def run_ingest(settings: Settings, *, kb_dir: Path, index_dir: Path, check: bool, quiet: bool,
-               as_json: bool) -> int:
+def run_ingest(
+    settings: Settings, *, kb_dir: Path, index_dir: Path, check: bool, quiet: bool, as_json: bool
+) -> int:
     """Run ingestion and print what happened; returns the exit code."""
     options = IngestOptions(
-        kb_dir=kb_dir, index_dir=index_dir, languages=settings.languages,
-        default_language=settings.default_language, chunk_size=settings.chunk_size,
-        keep_versions=settings.keep_versions, batch_size=settings.embedding_batch_size,
+        kb_dir=kb_dir,
+        index_dir=index_dir,
+        languages=settings.languages,
+        default_language=settings.default_language,
+        chunk_size=settings.chunk_size,
+        keep_versions=settings.keep_versions,
+        batch_size=settings.embedding_batch_size,
         check_only=check,
     )
     err = Console(stderr=True)
@@ -45,8 +57,7 @@ def run_ingest(settings: Settings, *, kb_dir: Path, index_dir: Path, check: bool
     except KnowledgeBaseInvalid as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
-        click.echo(f"{len(exc.problems)} problem(s) in {kb_dir}; nothing was published.",
-                   err=True)
+        click.echo(f"{len(exc.problems)} problem(s) in {kb_dir}; nothing was published.", err=True)
         return EXIT_INVALID_KB
     except IndexStoreError as exc:
         click.echo(f"error: {exc}", err=True)
@@ -65,10 +76,15 @@ class _Bar:
     """A rich progress bar with one task per stage, shown only on a terminal."""
 
     def __init__(self, console: Console):
-        self.progress = Progress(TextColumn("{task.description:<18}"), BarColumn(),
-                                 MofNCompleteColumn(), TimeElapsedColumn(), console=console,
-                                 transient=True)
-        self.tasks: dict[str, int] = {}
+        self.progress = Progress(
+            TextColumn("{task.description:<18}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.tasks: dict[str, TaskID] = {}
 
     def __enter__(self) -> _Bar:
         self.progress.start()
@@ -87,22 +103,31 @@ def _summary(console: Console, report: IngestReport, *, check: bool) -> None:
     table = Table(title="Ingestion (check only, nothing published)" if check else "Ingestion")
     table.add_column("")
     table.add_column("count", justify="right")
-    for label, value in (("articles", report.articles), ("added", len(report.added)),
-                         ("changed", len(report.changed)), ("removed", len(report.removed)),
-                         ("unchanged", report.unchanged),
-                         ("chunks embedded", report.chunks_embedded),
-                         ("chunks reused", report.chunks_reused),
-                         ("files skipped", len(report.skipped_files))):
+    for label, value in (
+        ("articles", report.articles),
+        ("added", len(report.added)),
+        ("changed", len(report.changed)),
+        ("removed", len(report.removed)),
+        ("unchanged", report.unchanged),
+        ("chunks embedded", report.chunks_embedded),
+        ("chunks reused", report.chunks_reused),
+        ("files skipped", len(report.skipped_files)),
+    ):
         table.add_row(label, str(value))
     console.print(table)
-    for label, ids in (("added", report.added), ("changed", report.changed),
-                       ("removed", report.removed)):
+    for label, ids in (
+        ("added", report.added),
+        ("changed", report.changed),
+        ("removed", report.removed),
+    ):
         if ids and len(ids) <= 20:
             console.print(f"{label}: {', '.join(ids)}")
     if check:
         console.print("check passed: the knowledge base is valid.")
     elif report.published:
-        console.print(f"published {report.version} in {report.seconds:.1f} s "
-                      f"(previous: {report.previous or 'none'})")
+        console.print(
+            f"published {report.version} in {report.seconds:.1f} s "
+            f"(previous: {report.previous or 'none'})"
+        )
     else:
         console.print(f"up to date: {report.version} already holds this content.")

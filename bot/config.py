@@ -51,10 +51,10 @@ class Settings(BaseSettings):
     llm_timeout_seconds: float = Field(8.0, gt=0, le=120)
 
     # Handoff
-    secret_key: str = "dev-secret-change-me"
-    identity_secret: str = "dev-secret-change-me"
+    secret_key: str = "dev-secret-change-me"  # noqa: S105 - refused in production
+    identity_secret: str = "dev-secret-change-me"  # noqa: S105
     webhook_url: str | None = None
-    webhook_secret: str = "dev-secret-change-me"
+    webhook_secret: str = "dev-secret-change-me"  # noqa: S105
     business_timezone: str = "Europe/Berlin"
     business_hours: str = "Mon-Fri 08:00-18:00, Sat 09:00-14:00"
     response_target_seconds: int = Field(30, ge=1)

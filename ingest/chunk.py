@@ -16,13 +16,15 @@ _HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3"), ("####", "h4")]
 
 
 @lru_cache(maxsize=8)
-def _splitters(chunk_size: int) -> tuple[MarkdownHeaderTextSplitter,
-                                         RecursiveCharacterTextSplitter]:
+def _splitters(
+    chunk_size: int,
+) -> tuple[MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter]:
     headers = MarkdownHeaderTextSplitter(headers_to_split_on=_HEADERS, strip_headers=True)
     # Long sections are cut at paragraph, then sentence boundaries, with a little overlap so a
     # fact that straddles a cut is still found whole in one of the pieces.
     long = RecursiveCharacterTextSplitter(
-        chunk_size=chunk_size, chunk_overlap=min(150, chunk_size // 6),
+        chunk_size=chunk_size,
+        chunk_overlap=min(150, chunk_size // 6),
         separators=["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""],
         keep_separator="end",
     )
@@ -46,6 +48,7 @@ def chunk_article(article: Article, *, chunk_size: int = 900) -> list[Chunk]:
         if not path or path[0] != article.title:
             path = (article.title, *path)
         pieces = [text] if len(text) <= chunk_size else long.split_text(text)
-        chunks.extend(Chunk(article.id, "section", piece.strip(), path)
-                      for piece in pieces if piece.strip())
+        chunks.extend(
+            Chunk(article.id, "section", piece.strip(), path) for piece in pieces if piece.strip()
+        )
     return chunks

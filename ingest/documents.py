@@ -34,8 +34,16 @@ class Article:
     def sha256(self) -> str:
         """Hash of everything that changes what the index holds for this article."""
         payload = json.dumps(
-            [self.id, self.lang, self.title, self.body, self.url, self.group_id,
-             list(self.tags), list(self.questions)],
+            [
+                self.id,
+                self.lang,
+                self.title,
+                self.body,
+                self.url,
+                self.group_id,
+                list(self.tags),
+                list(self.questions),
+            ],
             ensure_ascii=False,
         )
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
@@ -63,8 +71,9 @@ class Chunk:
     @property
     def id(self) -> str:
         digest = hashlib.sha256(
-            json.dumps([self.article_id, self.kind, self.heading_path, self.text],
-                       ensure_ascii=False).encode("utf-8")
+            json.dumps(
+                [self.article_id, self.kind, self.heading_path, self.text], ensure_ascii=False
+            ).encode("utf-8")
         ).hexdigest()
         return digest[:20]
 
@@ -76,10 +85,18 @@ class Chunk:
         return self.text
 
     def to_dict(self) -> dict[str, Any]:
-        return {"article_id": self.article_id, "kind": self.kind, "text": self.text,
-                "heading_path": list(self.heading_path)}
+        return {
+            "article_id": self.article_id,
+            "kind": self.kind,
+            "text": self.text,
+            "heading_path": list(self.heading_path),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Chunk:
-        return cls(article_id=data["article_id"], kind=data["kind"], text=data["text"],
-                   heading_path=tuple(data["heading_path"]))
+        return cls(
+            article_id=data["article_id"],
+            kind=data["kind"],
+            text=data["text"],
+            heading_path=tuple(data["heading_path"]),
+        )

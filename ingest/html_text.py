@@ -9,8 +9,21 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 _SKIP = {"script", "style", "nav", "header", "footer", "noscript", "template", "svg"}
-_BLOCK = {"p", "div", "section", "article", "table", "tr", "ul", "ol", "blockquote", "pre",
-          "dl", "main", "br"}
+_BLOCK = {
+    "p",
+    "div",
+    "section",
+    "article",
+    "table",
+    "tr",
+    "ul",
+    "ol",
+    "blockquote",
+    "pre",
+    "dl",
+    "main",
+    "br",
+}
 
 
 @dataclass
@@ -80,7 +93,7 @@ def html_to_article_parts(html: str) -> HtmlParts:
     parser.feed(html)
     parser.close()
     parts = parser.parts
-    parts.title = (parts.title.strip() or parser.h1.strip())
+    parts.title = parts.title.strip() or parser.h1.strip()
     lines = [line.strip() for line in "".join(parser.out).split("\n")]
     parts.markdown = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     return parts

@@ -26,8 +26,27 @@ _STOPWORDS = {"en": STOPWORDS_EN, "de": STOPWORDS_GERMAN, "da": STOPWORDS_DANISH
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Question words carry intent ("how", "wo", "hvornår") but stop lists drop them; keep them out
 # of the stop list so "wo ist mein paket" and "wann kommt mein paket" can differ.
-_KEEP = {"how", "when", "where", "why", "what", "wie", "wann", "wo", "warum", "was",
-         "hvordan", "hvornår", "hvor", "hvorfor", "hvad", "not", "nicht", "kein", "ikke"}
+_KEEP = {
+    "how",
+    "when",
+    "where",
+    "why",
+    "what",
+    "wie",
+    "wann",
+    "wo",
+    "warum",
+    "was",
+    "hvordan",
+    "hvornår",
+    "hvor",
+    "hvorfor",
+    "hvad",
+    "not",
+    "nicht",
+    "kein",
+    "ikke",
+}
 
 
 @lru_cache(maxsize=8)

@@ -107,8 +107,9 @@ def load_knowledge_base(
     articles: list[Article] = []
     problems: list[Problem] = []
     for path in files:
-        found, wrong = load_file(path, kb_dir, languages=languages,
-                                 default_language=default_language)
+        found, wrong = load_file(
+            path, kb_dir, languages=languages, default_language=default_language
+        )
         articles.extend(found)
         problems.extend(wrong)
     problems.extend(check_unique(articles))
@@ -124,8 +125,9 @@ def check_unique(articles: Iterable[Article]) -> list[Problem]:
     for article in articles:
         first = seen.setdefault(article.id, article)
         if first is not article:
-            problems.append(Problem(article.source, 1,
-                                    f"duplicate id {article.id!r} (also in {first.source})"))
+            problems.append(
+                Problem(article.source, 1, f"duplicate id {article.id!r} (also in {first.source})")
+            )
     return problems
 
 
@@ -176,7 +178,7 @@ class _Context:
             if loaded is not None and not isinstance(loaded, dict):
                 return [], [self.problem(2, "front matter must be key: value pairs")]
             meta = loaded or {}
-            body, body_line = "\n".join(lines[end + 1:]), end + 2
+            body, body_line = "\n".join(lines[end + 1 :]), end + 2
         if "title" not in meta:
             h1 = _H1.search(body)
             if h1:
@@ -192,8 +194,11 @@ class _Context:
             meta.setdefault("title", parts.title)
         for key in ("questions", "tags"):
             if isinstance(meta.get(key), str):
-                meta[key] = [q.strip() for q in re.split(r"\s*[|,]\s*" if key == "tags"
-                                                         else r"\s*\|\s*", meta[key]) if q.strip()]
+                meta[key] = [
+                    q.strip()
+                    for q in re.split(r"\s*[|,]\s*" if key == "tags" else r"\s*\|\s*", meta[key])
+                    if q.strip()
+                ]
         return self.build(meta, parts.markdown, line=1)
 
     def table(self, text: str, *, delimiter: str) -> tuple[list[Article], list[Problem]]:
@@ -201,12 +206,14 @@ class _Context:
         header = [h.strip() for h in reader.fieldnames or []]
         missing = {"question", "answer"} - set(header)
         if missing:
-            return [], [self.problem(1, f"FAQ table needs columns {sorted(missing)}; "
-                                        f"has {header}")]
+            return [], [self.problem(1, f"FAQ table needs columns {sorted(missing)}; has {header}")]
         unknown = set(header) - FAQ_COLUMNS
         if unknown:
-            return [], [self.problem(1, f"unknown columns {sorted(unknown)}; "
-                                        f"allowed: {sorted(FAQ_COLUMNS)}")]
+            return [], [
+                self.problem(
+                    1, f"unknown columns {sorted(unknown)}; allowed: {sorted(FAQ_COLUMNS)}"
+                )
+            ]
         articles, problems = [], []
         try:
             rows = list(reader)
@@ -230,24 +237,33 @@ class _Context:
             problems.extend(wrong)
         return articles, problems
 
-    def build(self, meta: dict[str, Any], body: str, *, line: int) -> tuple[list[Article],
-                                                                             list[Problem]]:
+    def build(
+        self, meta: dict[str, Any], body: str, *, line: int
+    ) -> tuple[list[Article], list[Problem]]:
         problems = []
         unknown = set(meta) - FRONT_MATTER_FIELDS
         if unknown:
-            problems.append(self.problem(line, f"unknown field(s) {sorted(unknown)}; allowed: "
-                                               f"{sorted(FRONT_MATTER_FIELDS)}"))
+            problems.append(
+                self.problem(
+                    line,
+                    f"unknown field(s) {sorted(unknown)}; allowed: {sorted(FRONT_MATTER_FIELDS)}",
+                )
+            )
         title = str(meta.get("title") or "").strip()
         if not title:
             problems.append(self.problem(line, "missing title (add `title:` or a # heading)"))
         lang = str(meta.get("lang") or self.default_lang).strip().lower()
         if lang not in self.languages:
-            problems.append(self.problem(line, f"unknown language {lang!r}; "
-                                               f"expected one of {list(self.languages)}"))
+            problems.append(
+                self.problem(
+                    line, f"unknown language {lang!r}; expected one of {list(self.languages)}"
+                )
+            )
         article_id = str(meta.get("id") or self.default_id).strip()
         if not _ID.match(article_id):
-            problems.append(self.problem(line, f"id {article_id!r} may use letters, digits "
-                                               "and - _ . / only"))
+            problems.append(
+                self.problem(line, f"id {article_id!r} may use letters, digits and - _ . / only")
+            )
         if not _H1.sub("", body).strip():
             problems.append(self.problem(line, "empty body"))
         lists = {}
@@ -262,7 +278,16 @@ class _Context:
             problems.append(self.problem(line, f"url {url!r} must start with http(s):// or /"))
         if problems:
             return [], problems
-        return [Article(id=article_id, lang=lang, title=title, body=body.strip(),
-                        source=self.rel, url=str(url) if url else None,
-                        group=str(meta.get("group") or "").strip(),
-                        tags=lists["tags"], questions=lists["questions"])], []
+        return [
+            Article(
+                id=article_id,
+                lang=lang,
+                title=title,
+                body=body.strip(),
+                source=self.rel,
+                url=str(url) if url else None,
+                group=str(meta.get("group") or "").strip(),
+                tags=lists["tags"],
+                questions=lists["questions"],
+            )
+        ], []

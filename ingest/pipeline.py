@@ -77,8 +77,9 @@ class IngestReport:
         return not (self.added or self.changed or self.removed)
 
 
-def ingest(options: IngestOptions, embedder: Embedder, progress: Progress | None = None
-           ) -> IngestReport:
+def ingest(
+    options: IngestOptions, embedder: Embedder, progress: Progress | None = None
+) -> IngestReport:
     """Run one ingestion under the index lock. Raises `KnowledgeBaseInvalid` (nothing published)
     or an `IndexStoreError`."""
     started = time.perf_counter()
@@ -98,16 +99,23 @@ def ingest(options: IngestOptions, embedder: Embedder, progress: Progress | None
             report.version = report.previous
             report.seconds = time.perf_counter() - started
             return report
-        chunks, vectors = _chunks_and_vectors(options, embedder, articles, plan, previous,
-                                              report, progress)
-        manifest = {"model": embedder.name, "dimension": embedder.dimension,
-                    "content_hash": content_hash, "chunk_size": options.chunk_size,
-                    "languages": list(options.languages),
-                    "default_language": options.default_language, "files": files}
+        chunks, vectors = _chunks_and_vectors(
+            options, embedder, articles, plan, previous, report, progress
+        )
+        manifest = {
+            "model": embedder.name,
+            "dimension": embedder.dimension,
+            "content_hash": content_hash,
+            "chunk_size": options.chunk_size,
+            "languages": list(options.languages),
+            "default_language": options.default_language,
+            "files": files,
+        }
         if progress:
             progress("write", 0, 1)
-        report.version = write_version(options.index_dir, articles=articles, chunks=chunks,
-                                       vectors=vectors, manifest=manifest)
+        report.version = write_version(
+            options.index_dir, articles=articles, chunks=chunks, vectors=vectors, manifest=manifest
+        )
         publish(options.index_dir, report.version)
         report.published = True
         report.pruned = prune(options.index_dir, options.keep_versions)
@@ -126,16 +134,21 @@ def _previous(options: IngestOptions, embedder: Embedder) -> IndexVersion | None
         previous = load_version(options.index_dir)
     except IndexStoreError:
         return None
-    same_setup = (previous.model == embedder.name
-                  and previous.manifest.get("chunk_size") == options.chunk_size
-                  and previous.manifest.get("languages") == list(options.languages)
-                  and previous.manifest.get("default_language") == options.default_language)
+    same_setup = (
+        previous.model == embedder.name
+        and previous.manifest.get("chunk_size") == options.chunk_size
+        and previous.manifest.get("languages") == list(options.languages)
+        and previous.manifest.get("default_language") == options.default_language
+    )
     return previous if same_setup else None
 
 
-def _load_articles(options: IngestOptions, previous: IndexVersion | None, report: IngestReport,
-                   progress: Progress | None
-                   ) -> tuple[list[Article], dict[str, dict[str, str]]]:
+def _load_articles(
+    options: IngestOptions,
+    previous: IndexVersion | None,
+    report: IngestReport,
+    progress: Progress | None,
+) -> tuple[list[Article], dict[str, dict[str, str]]]:
     """The articles, and each file's byte hash (so the next run can skip unchanged files)."""
     files, skipped = discover(options.kb_dir)
     report.skipped_files = [p.relative_to(options.kb_dir).as_posix() for p in skipped]
@@ -156,8 +169,12 @@ def _load_articles(options: IngestOptions, previous: IndexVersion | None, report
             articles.extend(by_source.get(rel, []))
             report.files_reused += 1
         else:
-            found, wrong = load_file(path, options.kb_dir, languages=options.languages,
-                                     default_language=options.default_language)
+            found, wrong = load_file(
+                path,
+                options.kb_dir,
+                languages=options.languages,
+                default_language=options.default_language,
+            )
             articles.extend(found)
             problems.extend(wrong)
             report.files_parsed += 1
@@ -188,9 +205,15 @@ class _Plan:
         )
 
 
-def _chunks_and_vectors(options: IngestOptions, embedder: Embedder, articles: Sequence[Article],
-                        plan: _Plan, previous: IndexVersion | None, report: IngestReport,
-                        progress: Progress | None) -> tuple[list[Chunk], Vectors]:
+def _chunks_and_vectors(
+    options: IngestOptions,
+    embedder: Embedder,
+    articles: Sequence[Article],
+    plan: _Plan,
+    previous: IndexVersion | None,
+    report: IngestReport,
+    progress: Progress | None,
+) -> tuple[list[Chunk], Vectors]:
     old_rows: dict[str, list[int]] = {}
     if previous and plan.reused:
         for row, chunk in enumerate(previous.chunks):
@@ -215,20 +238,25 @@ def _chunks_and_vectors(options: IngestOptions, embedder: Embedder, articles: Se
     todo = np.flatnonzero(source < 0)
     report.chunks_reused, report.chunks_embedded = len(kept), len(todo)
     t0 = time.perf_counter()
-    vectors[todo] = embed_texts(embedder, [chunks[i].embed_text for i in todo],
-                                batch_size=options.batch_size, progress=progress)
+    vectors[todo] = embed_texts(
+        embedder,
+        [chunks[i].embed_text for i in todo],
+        batch_size=options.batch_size,
+        progress=progress,
+    )
     report.embed_seconds = time.perf_counter() - t0
     return chunks, vectors
 
 
-def embed_texts(embedder: Embedder, texts: Sequence[str], *, batch_size: int,
-                progress: Progress | None = None) -> Vectors:
+def embed_texts(
+    embedder: Embedder, texts: Sequence[str], *, batch_size: int, progress: Progress | None = None
+) -> Vectors:
     """Embed in length-sorted blocks: similar lengths pad less, and blocks let a progress bar
     move. The result is in the order of `texts`."""
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
     for start in range(0, len(order), EMBED_BLOCK):
-        block = order[start:start + EMBED_BLOCK]
+        block = order[start : start + EMBED_BLOCK]
         out[block] = embedder.embed([texts[i] for i in block], batch_size=batch_size)
         if progress:
             progress("embed", min(start + EMBED_BLOCK, len(order)), len(order))

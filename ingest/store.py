@@ -68,8 +68,9 @@ class IndexVersion:
 
     def __post_init__(self) -> None:
         ids = {article_id: i for i, article_id in enumerate(self.articles)}
-        self.chunk_article_rows = np.asarray([ids[c.article_id] for c in self.chunks],
-                                             dtype=np.int64)
+        self.chunk_article_rows = np.asarray(
+            [ids[c.article_id] for c in self.chunks], dtype=np.int64
+        )
 
     @property
     def model(self) -> str:
@@ -137,12 +138,17 @@ def write_version(
     if len(vectors):
         dense.add(np.ascontiguousarray(vectors, dtype=np.float32))
     faiss.write_index(dense, str(tmp / "index.faiss"))
-    lexical = build_lexical([c.embed_text for c in chunks],
-                            [by_id[c.article_id].lang for c in chunks])
+    lexical = build_lexical(
+        [c.embed_text for c in chunks], [by_id[c.article_id].lang for c in chunks]
+    )
     save_lexical(lexical, tmp / "lexical")
-    full = {**manifest, "format": FORMAT, "version": name,
-            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "counts": {"articles": len(articles), "chunks": len(chunks)}}
+    full = {
+        **manifest,
+        "format": FORMAT,
+        "version": name,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "counts": {"articles": len(articles), "chunks": len(chunks)},
+    }
     # The manifest goes last: a folder without one is by definition incomplete.
     _write_text(tmp / "manifest.json", json.dumps(full, indent=2, ensure_ascii=False))
     _fsync_dir(tmp)
@@ -186,8 +192,9 @@ def remove_leftovers(index_dir: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def load_version(index_dir: Path, name: str | None = None, *, expect_model: str | None = None
-                 ) -> IndexVersion:
+def load_version(
+    index_dir: Path, name: str | None = None, *, expect_model: str | None = None
+) -> IndexVersion:
     """Load a version (default: the published one), refusing one built with another model."""
     name = name or current_version(index_dir)
     if name is None:
@@ -202,7 +209,8 @@ def load_version(index_dir: Path, name: str | None = None, *, expect_model: str 
     if expect_model is not None and manifest["model"] != expect_model:
         raise IndexMismatch(
             f"index {name} was built with {manifest['model']!r} but the configured model is "
-            f"{expect_model!r}; re-run `supportbot ingest`")
+            f"{expect_model!r}; re-run `supportbot ingest`"
+        )
     articles = {}
     for row in _read_jsonl(path / "articles.jsonl"):
         row.pop("sha256", None)
@@ -211,10 +219,13 @@ def load_version(index_dir: Path, name: str | None = None, *, expect_model: str 
     chunks = [Chunk.from_dict(row) for row in _read_jsonl(path / "chunks.jsonl")]
     dense = faiss.read_index(str(path / "index.faiss"))
     if dense.ntotal != len(chunks) or dense.d != manifest["dimension"]:
-        raise IndexMismatch(f"index {name} is inconsistent: {dense.ntotal} vectors of "
-                            f"dimension {dense.d}, {len(chunks)} chunks")
-    return IndexVersion(name, path, manifest, articles, chunks, dense,
-                        load_lexical(path / "lexical"))
+        raise IndexMismatch(
+            f"index {name} is inconsistent: {dense.ntotal} vectors of "
+            f"dimension {dense.d}, {len(chunks)} chunks"
+        )
+    return IndexVersion(
+        name, path, manifest, articles, chunks, dense, load_lexical(path / "lexical")
+    )
 
 
 @contextlib.contextmanager
@@ -232,12 +243,14 @@ def ingest_lock(index_dir: Path) -> Iterator[None]:
                 raise
             handle.seek(0)
             holder = handle.read().strip() or "another process"
-            raise IngestLocked(f"another ingestion is running on {index_dir} ({holder}); "
-                               "wait for it to finish") from None
+            raise IngestLocked(
+                f"another ingestion is running on {index_dir} ({holder}); wait for it to finish"
+            ) from None
         handle.seek(0)
         handle.truncate()
-        handle.write(f"pid {os.getpid()} since "
-                     f"{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}")
+        handle.write(
+            f"pid {os.getpid()} since {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}"
+        )
         handle.flush()
         yield
     finally:

@@ -1,0 +1,181 @@
+"""The reply text of an answer: the best-matching section of the article, cut at sentence
+boundaries, with its source. Optionally a LangChain chat model rewrites it, grounded only in
+the retrieved sections; any failure or timeout falls back to the extractive text.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ingest.documents import Article, Chunk
+
+log = logging.getLogger(__name__)
+
+_SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=[A-ZÄÖÜÆØÅ0-9\"„(])")
+_TAG = re.compile(r"<[^>]{0,500}>")
+_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved section handed to the composer, with the article it came from."""
+
+    article: Article
+    chunk: Chunk | None
+
+    @property
+    def text(self) -> str:
+        return self.chunk.text if self.chunk else self.article.body
+
+
+@dataclass(frozen=True)
+class Composed:
+    text: str
+    generated: bool = False  # True when a chat model wrote it
+
+
+class AnswerComposer(Protocol):
+    def compose(self, question: str, passages: Sequence[Passage], lang: str) -> Composed: ...
+
+
+def safe_markdown(text: str) -> str:
+    """Keep the Markdown editors use in answers (bold, lists, links) and drop what a chat
+    bubble must not carry: raw HTML, images, links other than http(s) or site-relative."""
+    text = _IMAGE.sub("", text)
+    text = _TAG.sub("", text)
+
+    def link(match: re.Match[str]) -> str:
+        label, url = match.group(1), match.group(2)
+        return match.group(0) if re.match(r"^(https?://|/)", url) else label
+
+    return _LINK.sub(link, text).strip()
+
+
+def cut(text: str, limit: int) -> str:
+    """At most `limit` characters, ending at a line or sentence end (never mid-sentence unless
+    a single sentence is longer than the limit)."""
+    if len(text) <= limit:
+        return text
+    out: list[str] = []
+    used = 0
+    for line in text.split("\n"):
+        if used + len(line) + 1 <= limit:
+            out.append(line)
+            used += len(line) + 1
+            continue
+        sentences = _SENTENCE_END.split(line)
+        kept = []
+        for sentence in sentences:
+            if used + len(sentence) + 1 > limit:
+                break
+            kept.append(sentence)
+            used += len(sentence) + 1
+        if kept:
+            out.append(" ".join(kept))
+        break
+    result = "\n".join(out).strip()
+    if not result:  # one enormous sentence: cut at a word boundary
+        result = text[:limit].rsplit(" ", 1)[0] + " …"
+    return result
+
+
+class ExtractiveComposer:
+    """The section that matched best, verbatim (trimmed): never says what the article doesn't."""
+
+    def __init__(self, max_chars: int = 700):
+        self.max_chars = max_chars
+
+    def compose(self, question: str, passages: Sequence[Passage], lang: str) -> Composed:
+        passage = passages[0]
+        body = safe_markdown(passage.text)
+        heading = ""
+        if passage.chunk and len(passage.chunk.heading_path) > 1:
+            heading = f"**{passage.chunk.heading_path[-1]}**\n"
+        return Composed(heading + cut(body, self.max_chars - len(heading)))
+
+
+_PROMPT = """You are the customer support assistant of an online shop. Answer the customer's \
+question using ONLY the numbered help-centre sections below. Cite the sections you used as [1], \
+[2]. If the sections do not answer the question, reply exactly NO_ANSWER. Answer in the \
+language with code "{lang}", in at most 5 short sentences, without greeting.
+
+{sections}
+
+Customer question: {question}"""
+
+
+class ChatModelComposer:
+    """A LangChain chat model writes the answer from the retrieved sections only.
+
+    The model call runs with a timeout; no citation, `NO_ANSWER`, an error or a timeout all mean
+    the extractive answer is used instead, so the visitor always gets a grounded reply.
+    """
+
+    def __init__(self, model: Any, *, timeout: float, fallback: AnswerComposer):
+        self.model = model
+        self.timeout = timeout
+        self.fallback = fallback
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="llm")
+
+    def compose(self, question: str, passages: Sequence[Passage], lang: str) -> Composed:
+        sections = "\n\n".join(
+            f"[{i}] {p.article.title}\n{safe_markdown(p.text)}"
+            for i, p in enumerate(passages[:3], 1)
+        )
+        prompt = _PROMPT.format(lang=lang, sections=sections, question=question)
+        future = self._pool.submit(self.model.invoke, prompt)
+        try:
+            result = future.result(timeout=self.timeout)
+        except concurrent.futures.TimeoutError:
+            log.warning("chat model timed out after %.1f s; extractive answer used", self.timeout)
+            return self.fallback.compose(question, passages, lang)
+        except Exception:
+            log.exception("chat model failed; extractive answer used")
+            return self.fallback.compose(question, passages, lang)
+        text = str(getattr(result, "content", result)).strip()
+        if "NO_ANSWER" in text or not re.search(r"\[\d\]", text):
+            return self.fallback.compose(question, passages, lang)
+        return Composed(safe_markdown(text), generated=True)
+
+
+def make_composer(
+    provider: str,
+    model_name: str,
+    *,
+    timeout: float,
+    max_chars: int,
+    fake_responses: Sequence[str] | None = None,
+) -> AnswerComposer:
+    """The composer the settings ask for; `none` (the default) is extractive only."""
+    extractive = ExtractiveComposer(max_chars)
+    if provider == "none":
+        return extractive
+    if provider == "fake":
+        from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+        model: Any = FakeListChatModel(responses=list(fake_responses or ["NO_ANSWER"]))
+    elif provider == "openai":
+        try:
+            from langchain_openai import ChatOpenAI
+        except ImportError as exc:
+            raise RuntimeError(
+                "SUPPORTBOT_LLM_PROVIDER=openai needs `pip install langchain-openai`"
+            ) from exc
+        model = ChatOpenAI(model=model_name, timeout=timeout)
+    elif provider == "ollama":
+        try:
+            from langchain_ollama import ChatOllama
+        except ImportError as exc:
+            raise RuntimeError(
+                "SUPPORTBOT_LLM_PROVIDER=ollama needs `pip install langchain-ollama`"
+            ) from exc
+        model = ChatOllama(model=model_name)
+    else:
+        raise RuntimeError(f"unknown LLM provider {provider!r}")
+    return ChatModelComposer(model, timeout=timeout, fallback=extractive)

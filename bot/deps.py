@@ -1,0 +1,56 @@
+"""FastAPI dependencies: routes declare what they need with these `Annotated` types."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request
+
+from bot.config import Settings
+from bot.context import AppContext
+from bot.conversation import ChatService
+from bot.errors import TooManyRequests
+
+
+def get_context(request: Request) -> AppContext:
+    context: AppContext = request.app.state.context
+    return context
+
+
+Context = Annotated[AppContext, Depends(get_context)]
+
+
+def get_settings_dep(context: Context) -> Settings:
+    return context.settings
+
+
+def get_chat(context: Context) -> ChatService:
+    return context.chat
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+Chat = Annotated[ChatService, Depends(get_chat)]
+
+
+def bearer_token(
+    authorization: Annotated[str | None, Header()] = None,
+    access_token: Annotated[
+        str | None, Query(max_length=200, description="For EventSource, which cannot send headers.")
+    ] = None,
+) -> str | None:
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip() or None
+    return access_token
+
+
+Token = Annotated[str | None, Depends(bearer_token)]
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def limit(context: AppContext, key: str) -> None:
+    """Refuse with 429 once `key` has used up its requests for this minute."""
+    if not context.limiter.hit(key, context.settings.rate_limit_per_minute):
+        raise TooManyRequests("too many requests; please wait a minute")

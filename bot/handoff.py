@@ -1,0 +1,224 @@
+"""The hand-over to a human: what we promise the visitor, and the packet an agent (or a
+webhook) gets so that nobody has to ask the customer again."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from bot import store
+from bot.config import Settings, parse_business_hours
+from bot.models import Conversation, Handoff, Message, OutboxItem
+
+REASONS = ("low_confidence", "visitor_request", "repeated_miss", "negative_feedback", "no_index")
+DEFAULT_RESPONSE_SECONDS = 120.0
+
+_WEEKDAYS = {
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+    "de": ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"),
+    "da": ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"),
+}
+
+
+@dataclass(frozen=True)
+class Promise:
+    """What the visitor is told: a live reply in about N minutes, or email by a time."""
+
+    mode: str  # live | email
+    wait_minutes: int | None
+    answer_by: dt.datetime | None
+
+
+def is_open(now: dt.datetime, settings: Settings) -> bool:
+    local = now.astimezone(ZoneInfo(settings.business_timezone))
+    hours = parse_business_hours(settings.business_hours).get(local.weekday())
+    return hours is not None and hours[0] <= local.time() < hours[1]
+
+
+def next_opening(now: dt.datetime, settings: Settings) -> dt.datetime:
+    """The next moment the team is at work (now, if it is)."""
+    zone = ZoneInfo(settings.business_timezone)
+    hours = parse_business_hours(settings.business_hours)
+    local = now.astimezone(zone)
+    for day in range(8):
+        date = (local + dt.timedelta(days=day)).date()
+        span = hours.get(date.weekday())
+        if span is None:
+            continue
+        opens = dt.datetime.combine(date, span[0], zone)
+        closes = dt.datetime.combine(date, span[1], zone)
+        if local < closes:
+            return max(opens, local)
+    return local + dt.timedelta(days=1)
+
+
+def make_promise(
+    *,
+    now: dt.datetime,
+    settings: Settings,
+    agents_online: int,
+    queue: int,
+    recent_seconds: Sequence[float],
+) -> Promise:
+    """Live when the team is open and someone is online; the wait grows with the queue ahead
+    and the recent median response time, shared by the agents online. Otherwise by email,
+    within two working hours of the next opening."""
+    if agents_online > 0 and is_open(now, settings):
+        per_chat = statistics.median(recent_seconds) if recent_seconds else DEFAULT_RESPONSE_SECONDS
+        minutes = math.ceil((queue + 1) * per_chat / agents_online / 60)
+        return Promise("live", max(1, minutes), None)
+    answer_by = next_opening(now, settings) + dt.timedelta(hours=2)
+    # A promise reads better, and is kept more easily, on a quarter hour.
+    answer_by += dt.timedelta(
+        minutes=-answer_by.minute % 15,
+        seconds=-answer_by.second,
+        microseconds=-answer_by.microsecond,
+    )
+    return Promise("email", None, answer_by.astimezone(dt.UTC))
+
+
+def format_time(moment: dt.datetime, lang: str, settings: Settings, now: dt.datetime) -> str:
+    """ "today 10:00", "Monday 10:00" in the visitor's language and the business time zone."""
+    zone = ZoneInfo(settings.business_timezone)
+    local, today = moment.astimezone(zone), now.astimezone(zone).date()
+    clock = local.strftime("%H:%M")
+    if local.date() == today:
+        day = {"en": "today", "de": "heute", "da": "i dag"}.get(lang, "today")
+    elif local.date() == today + dt.timedelta(days=1):
+        day = {"en": "tomorrow", "de": "morgen", "da": "i morgen"}.get(lang, "tomorrow")
+    else:
+        day = _WEEKDAYS.get(lang, _WEEKDAYS["en"])[local.weekday()]
+    joiner = {"en": "at", "de": "um", "da": "kl."}.get(lang, "at")
+    return f"{day} {joiner} {clock}"
+
+
+def summarise(messages: Sequence[Message], reason: str) -> str:
+    """A short extractive summary: what they asked, what the bot offered, how it went."""
+    visitor = [m.text for m in messages if m.role == "visitor"]
+    offered: list[str] = []
+    for m in messages:
+        if m.role == "bot" and m.kind in ("answer", "clarify"):
+            for source in (m.sources or {}).get("items", []):
+                if source["title"] not in offered:
+                    offered.append(source["title"])
+    parts = []
+    if visitor:
+        first = visitor[0] if len(visitor[0]) <= 160 else visitor[0][:157] + "…"
+        parts.append(f"Asked: “{first}”")
+        if len(visitor) > 1:
+            parts.append(f"{len(visitor) - 1} more message(s) from the customer")
+    if offered:
+        parts.append("the bot suggested " + ", ".join(offered[:3]))
+    else:
+        parts.append("the bot had no article to offer")
+    verdict = {
+        "low_confidence": "the bot was not confident enough to answer",
+        "visitor_request": "the customer asked for a person",
+        "repeated_miss": "the bot's suggestions did not help twice in a row",
+        "negative_feedback": "the customer said the answers did not help",
+        "no_index": "the knowledge base was not available",
+    }.get(reason, reason)
+    parts.append(verdict)
+    return "; ".join(parts) + "."
+
+
+def _attempts(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    """Each bot reply with the question it answered and the articles it weighed."""
+    by_id = {m.id: m for m in messages}
+    attempts = []
+    for m in messages:
+        if m.role != "bot" or m.kind not in ("answer", "clarify", "handoff"):
+            continue
+        question = by_id.get(m.reply_to_id or "")
+        retrieval = (m.details or {}).get("retrieval", {})
+        attempts.append(
+            {
+                "question": question.text if question else None,
+                "kind": m.kind,
+                "answer": m.text,
+                "confidence": m.confidence,
+                "reason": (m.details or {}).get("reason"),
+                "articles": retrieval.get("candidates", []),
+                "feedback": (m.details or {}).get("feedback"),
+            }
+        )
+    return attempts
+
+
+def _customer(conversation: Conversation) -> dict[str, Any]:
+    customer = conversation.customer
+    return {
+        "name": (customer.name if customer else None) or conversation.visitor_name,
+        "email": (customer.email if customer else None) or conversation.visitor_email,
+        "external_id": customer.external_id if customer else conversation.claimed_external_id,
+        "verified": conversation.verified,
+        "locale": conversation.locale,
+        "lang": conversation.lang,
+        "page_url": conversation.page_url,
+        "attributes": conversation.attributes or {},
+    }
+
+
+def build_packet(
+    *, session: Session, conversation: Conversation, handoff: Handoff, base_url: str = ""
+) -> dict[str, Any]:
+    """Everything an agent needs to pick the chat up without asking anything again."""
+    messages = store.messages_after(session=session, conversation_id=conversation.id)
+    earlier = []
+    if conversation.customer_id and conversation.verified:
+        for other in store.earlier_conversations(
+            session=session, customer_id=conversation.customer_id, exclude=conversation.id
+        ):
+            first = next((m.text for m in other.messages if m.role == "visitor"), None)
+            earlier.append(
+                {
+                    "id": other.id,
+                    "created_at": other.created_at.isoformat(),
+                    "status": other.status,
+                    "first_message": first,
+                    "handoffs": len(other.handoffs),
+                }
+            )
+    return {
+        "conversation_id": conversation.id,
+        "handoff_id": handoff.id,
+        "reason": handoff.reason,
+        "created_at": handoff.created_at.isoformat(),
+        "summary": summarise(messages, handoff.reason),
+        "transcript": [
+            {
+                "seq": m.seq,
+                "role": m.role,
+                "kind": m.kind,
+                "text": m.text,
+                "at": m.created_at.isoformat(),
+                "agent": m.agent.name if m.agent else None,
+            }
+            for m in messages
+        ],
+        "attempts": _attempts(messages),
+        "customer": _customer(conversation),
+        "earlier_conversations": earlier,
+        "promise": {
+            "mode": handoff.mode,
+            "wait_minutes": handoff.wait_minutes,
+            "answer_by": handoff.answer_by.isoformat() if handoff.answer_by else None,
+        },
+        "console_url": f"{base_url}/console/conversations/{conversation.id}",
+    }
+
+
+def enqueue_webhook(
+    *, session: Session, settings: Settings, event: str, payload: dict[str, Any]
+) -> None:
+    """Queue a webhook delivery in the same transaction as the change it reports, so a crash
+    can't lose one and a receiver that is down gets it later (see `bot.outbox`)."""
+    if settings.webhook_url:
+        session.add(OutboxItem(kind="webhook", payload={"event": event, "data": payload}))

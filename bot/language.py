@@ -1,0 +1,53 @@
+"""Which language a visitor writes in, with a bundled detector (no downloads).
+
+Short messages are often ambiguous ("ok", "paypal"); then the conversation's language wins.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from lingua import Language, LanguageDetectorBuilder
+
+_LINGUA = {"en": Language.ENGLISH, "de": Language.GERMAN, "da": Language.DANISH}
+_CODES = {v: k for k, v in _LINGUA.items()}
+# Letters that settle it at once, whatever the detector says about a two-word message.
+_DANISH_LETTERS = re.compile(r"[æøå]", re.IGNORECASE)
+_GERMAN_LETTERS = re.compile(r"[äöüß]", re.IGNORECASE)
+
+
+@lru_cache(maxsize=4)
+def _detector(languages: tuple[str, ...]) -> Any:
+    chosen = [_LINGUA[code] for code in languages if code in _LINGUA]
+    return LanguageDetectorBuilder.from_languages(*chosen).with_preloaded_language_models().build()
+
+
+def warm_up(languages: Sequence[str]) -> None:
+    """Load the detector's models now rather than on the first visitor's message."""
+    _detector(tuple(languages))
+
+
+def detect_language(
+    text: str, *, languages: Sequence[str], fallback: str, min_confidence: float = 0.6
+) -> str:
+    """The language of `text` among `languages`, or `fallback` when the text does not say."""
+    letters = re.sub(r"[^\w]", "", text)
+    if len(languages) == 1 or len(letters) < 3:
+        return fallback
+    if "da" in languages and _DANISH_LETTERS.search(text):
+        return "da"
+    if "de" in languages and _GERMAN_LETTERS.search(text):
+        return "de"
+    values = _detector(tuple(languages)).compute_language_confidence_values(text)
+    if not values:
+        return fallback
+    best = values[0]
+    code = _CODES.get(best.language, fallback)
+    words = len(text.split())
+    needed = 0.95 if words == 1 else min_confidence  # one word is rarely proof ("paypal")
+    if best.value < needed and words < 4:
+        return fallback
+    return code

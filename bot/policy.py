@@ -1,0 +1,118 @@
+"""Whether to answer, offer choices, or hand off: a pure function of retrieval features and the
+conversation so far. No I/O here, so every rule is a line in a table test.
+
+The confidence is a logistic model over retrieval features. Its default coefficients were fitted
+on the sample knowledge base's question set; `supportbot eval --tune` refits them (and the two
+thresholds) for a knowledge base and stores them with its index version.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Action = Literal["answer", "clarify", "handoff"]
+FEATURES = (
+    "score",
+    "margin",
+    "dense",
+    "dense_margin",
+    "lexical",
+    "coverage",
+    "question_match",
+    "lang_match",
+)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """P(top article is right) = sigmoid(intercept + sum(coef[f] * feature[f]))."""
+
+    coef: Mapping[str, float] = field(
+        default_factory=lambda: {
+            "score": 9.0,
+            "margin": 9.0,
+            "dense": 0.0,
+            "dense_margin": 0.0,
+            "lexical": 0.5,
+            "coverage": 2.0,
+            "question_match": 3.0,
+            "lang_match": 0.5,
+        }
+    )
+    intercept: float = -9.5
+
+    def confidence(self, features: Mapping[str, float]) -> float:
+        z = self.intercept + sum(w * features.get(name, 0.0) for name, w in self.coef.items())
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """answer >= `answer`; clarify >= `clarify` (with at least two options); else hand off."""
+
+    answer: float = 0.55
+    clarify: float = 0.3
+    clarify_options: int = 3
+    clarify_window: float = 0.08  # options within this fused score of the top one are offered
+
+
+@dataclass(frozen=True)
+class Policy:
+    calibration: Calibration = field(default_factory=Calibration)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+
+    @classmethod
+    def from_calibration(cls, data: Mapping[str, Any] | None) -> Policy:
+        """The tuned policy stored with an index version, or the defaults."""
+        if not data:
+            return cls()
+        cal = data.get("calibration") or {}
+        thr = data.get("thresholds") or {}
+        default = cls()
+        return cls(
+            Calibration(
+                coef=dict(cal.get("coef", default.calibration.coef)),
+                intercept=float(cal.get("intercept", default.calibration.intercept)),
+            ),
+            Thresholds(
+                answer=float(thr.get("answer", default.thresholds.answer)),
+                clarify=float(thr.get("clarify", default.thresholds.clarify)),
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    confidence: float
+    reason: str  # confident | uncertain | low_confidence | repeated_miss | no_index
+    options: int = 1  # how many articles to show (clarify shows several)
+
+
+def decide(
+    features: Mapping[str, float], *, scores: list[float], misses: int, policy: Policy
+) -> Decision:
+    """Answer when confident; offer the close runners-up when torn; hand off otherwise.
+
+    `scores` are the fused scores of the ranked candidates; `misses` counts the bot's recent
+    failures in this conversation (a clarification, a thumbs-down). A second miss in a row
+    goes to a human instead of another round of guessing.
+    """
+    if not scores:
+        return Decision("handoff", 0.0, "no_index", 0)
+    confidence = policy.calibration.confidence(features)
+    t = policy.thresholds
+    if confidence >= t.answer:
+        return Decision("answer", confidence, "confident")
+    close = [s for s in scores[: t.clarify_options] if scores[0] - s <= t.clarify_window]
+    if confidence >= t.clarify and len(close) >= 2:
+        if misses >= 1:
+            return Decision("handoff", confidence, "repeated_miss", 0)
+        return Decision("clarify", confidence, "uncertain", len(close))
+    if confidence >= t.clarify and misses == 0:
+        # Torn between nothing: one plausible article. Show it, flagged as a suggestion.
+        return Decision("clarify", confidence, "uncertain", 1)
+    return Decision("handoff", confidence, "repeated_miss" if misses >= 1 else "low_confidence", 0)

@@ -1,0 +1,330 @@
+"""Hybrid search over one index version: dense (FAISS) plus lexical (BM25, stemmed per
+language), fused per article and then per topic (the `group` that ties language versions).
+
+The result carries the features the policy turns into a confidence, so what the bot decides
+can always be explained from what retrieval saw.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.language import detect_language
+from ingest.documents import Article, Chunk
+from ingest.embed import Embedder
+from ingest.lexical import tokenize
+from ingest.store import IndexVersion, current_version, load_version
+
+DENSE_K = 96
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How dense and lexical evidence combine; `supportbot eval --tune` may override them."""
+
+    lexical: dict[str, float] = field(default_factory=lambda: {"en": 0.15, "de": 0.35, "da": 0.35})
+    vote: float = 0.3  # share of the mean of an article's best 3 chunks (nearest-neighbour vote)
+
+    @classmethod
+    def from_calibration(cls, data: dict[str, Any] | None) -> Weights:
+        weights = (data or {}).get("weights") or {}
+        default = cls()
+        return cls(
+            lexical={**default.lexical, **weights.get("lexical", {})},
+            vote=float(weights.get("vote", default.vote)),
+        )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One topic as retrieval ranked it, shown in the visitor's language where possible."""
+
+    group: str
+    article: Article
+    score: float
+    dense: float
+    lexical: float
+    question_match: float
+    best_chunk: Chunk | None
+    in_visitor_language: bool
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """The ranked topics for one message, and the features the policy reads."""
+
+    query: str
+    lang: str
+    candidates: list[Candidate]
+    features: dict[str, float]
+    index_version: str
+    elapsed_ms: float
+
+    @property
+    def top(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+
+class Retriever:
+    """Searches one loaded index version. Immutable; the `IndexHolder` swaps whole retrievers."""
+
+    def __init__(
+        self,
+        index: IndexVersion,
+        embedder: Embedder,
+        *,
+        languages: Sequence[str],
+        default_language: str,
+    ):
+        self.index = index
+        self.embedder = embedder
+        self.languages = tuple(languages)
+        self.default_language = default_language
+        self.calibration = index.calibration()
+        self.weights = Weights.from_calibration(self.calibration)
+        self._groups: dict[str, dict[str, str]] = {}
+        for article in index.articles.values():
+            self._groups.setdefault(article.group_id, {}).setdefault(article.lang, article.id)
+        self._article_ids = list(index.articles)
+        self._article_group = [index.articles[a].group_id for a in self._article_ids]
+        self._vectors = index.vectors()
+        rows: dict[str, list[int]] = {}
+        for row, article_row in enumerate(index.chunk_article_rows.tolist()):
+            rows.setdefault(self._article_ids[article_row], []).append(row)
+        self._rows = {a: np.asarray(r, dtype=np.int64) for a, r in rows.items()}
+
+    def search(self, text: str, *, lang_hint: str | None = None, limit: int = 5) -> Retrieval:
+        started = time.perf_counter()
+        fallback = lang_hint if lang_hint in self.languages else self.default_language
+        lang = detect_language(text, languages=self.languages, fallback=fallback)
+        n_chunks = len(self.index.chunks)
+        if n_chunks == 0:
+            return Retrieval(text, lang, [], _empty_features(), self.index.name, 0.0)
+        query = self.embedder.embed([text])
+        k = min(DENSE_K, n_chunks)
+        sims, rows = self.index.dense.search(query, k)
+        dense = _per_article(rows[0], sims[0], self.index.chunk_article_rows, self.weights.vote)
+        lexical_rel, coverage = self._lexical(text, lang)
+        articles = set(dense) | set(lexical_rel)
+        floor = float(sims[0][-1])  # articles not among the k nearest score at most this
+        w_lex = self.weights.lexical.get(lang, 0.25)
+        scored = []
+        for a in articles:
+            d = dense.get(a, (floor, -1))[0]
+            lex = lexical_rel.get(a, 0.0)
+            scored.append((d + w_lex * lex, a, d, lex))
+        # Collapse language versions into one topic, keeping its best-scoring version.
+        best_by_group: dict[str, tuple[float, int, float, float]] = {}
+        for item in sorted(scored, reverse=True):
+            group = self._article_group[item[1]]
+            best_by_group.setdefault(group, item)
+        ranked = sorted(best_by_group.values(), reverse=True)[:limit]
+        candidates = [self._candidate(item, lang, query[0], dense) for item in ranked]
+        features = _features(candidates, coverage, lang)
+        return Retrieval(
+            text,
+            lang,
+            candidates,
+            features,
+            self.index.name,
+            (time.perf_counter() - started) * 1000,
+        )
+
+    def _lexical(self, text: str, lang: str) -> tuple[dict[int, float], float]:
+        """Per article: best BM25 score relative to the best article; and the share of the
+        query's words the best-matching chunk contains (an absolute signal)."""
+        index = self.index.lexical.get(lang)
+        if index is None:
+            return {}, 0.0
+        rows, scores = index.scores(text)
+        if not len(rows):
+            return {}, 0.0
+        per_article: dict[int, float] = {}
+        for row, score in zip(
+            self.index.chunk_article_rows[rows].tolist(), scores.tolist(), strict=True
+        ):
+            if score > per_article.get(row, 0.0):
+                per_article[row] = score
+        top = max(per_article.values())
+        best_chunk = self.index.chunks[int(rows[int(np.argmax(scores))])]
+        query_tokens = set(tokenize(text, lang))
+        chunk_tokens = set(tokenize(best_chunk.embed_text, lang))
+        coverage = len(query_tokens & chunk_tokens) / max(1, len(query_tokens))
+        return {a: s / top for a, s in per_article.items()}, coverage
+
+    def _candidate(
+        self,
+        item: tuple[float, int, float, float],
+        lang: str,
+        query: np.ndarray,
+        dense: dict[int, tuple[float, int]],
+    ) -> Candidate:
+        score, article_row, d, lex = item
+        article = self.index.articles[self._article_ids[article_row]]
+        versions = self._groups.get(article.group_id, {})
+        shown = self.index.articles[versions[lang]] if lang in versions else article
+        question_match = self._best_question_similarity(article.id, query)
+        return Candidate(
+            group=article.group_id,
+            article=shown,
+            score=float(score),
+            dense=float(d),
+            lexical=float(lex),
+            question_match=question_match,
+            best_chunk=self.best_section(shown.id, query),
+            in_visitor_language=shown.lang == lang,
+        )
+
+    def _rows_of(self, article_id: str) -> np.ndarray:
+        return self._rows.get(article_id, np.zeros(0, dtype=np.int64))
+
+    def _best_question_similarity(self, article_id: str, query: np.ndarray) -> float:
+        rows = [
+            r
+            for r in self._rows_of(article_id)
+            if self.index.chunks[r].kind in ("title", "question")
+        ]
+        if not rows:
+            return 0.0
+        return float(np.max(self._vectors[rows] @ query))
+
+    def best_section(self, article_id: str, query: np.ndarray) -> Chunk | None:
+        """The body section of `article_id` closest to the query (for the answer text)."""
+        rows = [r for r in self._rows_of(article_id) if self.index.chunks[r].kind == "section"]
+        if not rows:
+            return None
+        sims = self._vectors[rows] @ query
+        return self.index.chunks[rows[int(np.argmax(sims))]]
+
+    def article(self, article_id: str) -> Article | None:
+        return self.index.articles.get(article_id)
+
+    def article_in(self, article_id: str, lang: str) -> Article | None:
+        """The version of `article_id`'s topic in `lang`, else the article itself."""
+        article = self.index.articles.get(article_id)
+        if article is None:
+            return None
+        version = self._groups.get(article.group_id, {}).get(lang)
+        return self.index.articles[version] if version else article
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embedder.embed([text])[0]
+
+
+def _per_article(
+    rows: np.ndarray, sims: np.ndarray, chunk_article_rows: np.ndarray, vote: float
+) -> dict[int, tuple[float, int]]:
+    """Article score = (1 - vote) * best chunk + vote * mean of its best three chunks: one
+    lucky chunk counts less than several good ones (nearest-neighbour voting)."""
+    hits: dict[int, list[float]] = {}
+    best_row: dict[int, int] = {}
+    for row, sim in zip(rows.tolist(), sims.tolist(), strict=True):
+        if row < 0:
+            continue
+        article = int(chunk_article_rows[row])
+        hits.setdefault(article, []).append(sim)
+        best_row.setdefault(article, row)
+    result = {}
+    for article, values in hits.items():
+        top3 = values[:3] + [values[-1]] * max(0, 3 - len(values))
+        result[article] = ((1 - vote) * values[0] + vote * float(np.mean(top3)), best_row[article])
+    return result
+
+
+def _empty_features() -> dict[str, float]:
+    return {
+        "score": 0.0,
+        "margin": 0.0,
+        "dense": 0.0,
+        "dense_margin": 0.0,
+        "lexical": 0.0,
+        "coverage": 0.0,
+        "question_match": 0.0,
+        "lang_match": 0.0,
+        "second": 0.0,
+    }
+
+
+def _features(candidates: Sequence[Candidate], coverage: float, lang: str) -> dict[str, float]:
+    if not candidates:
+        return _empty_features()
+    top = candidates[0]
+    second = candidates[1] if len(candidates) > 1 else None
+    return {
+        "score": top.score,
+        "second": second.score if second else 0.0,
+        "margin": top.score - (second.score if second else 0.0),
+        "dense": top.dense,
+        "dense_margin": top.dense - (second.dense if second else 0.0),
+        "lexical": top.lexical,
+        "coverage": coverage,
+        "question_match": top.question_match,
+        "lang_match": 1.0 if top.in_visitor_language else 0.0,
+    }
+
+
+class IndexHolder:
+    """The retriever currently serving, swapped whole when ingestion publishes a new version.
+
+    Requests grab `current` once and keep using it, so a swap never changes the index under a
+    request in flight. `refresh()` is cheap when nothing changed (one small file read).
+    """
+
+    def __init__(
+        self,
+        index_dir: Path,
+        embedder: Embedder,
+        *,
+        languages: Sequence[str],
+        default_language: str,
+    ):
+        self.index_dir = index_dir
+        self.embedder = embedder
+        self.languages = tuple(languages)
+        self.default_language = default_language
+        self._current: Retriever | None = None
+        self._loaded_key: tuple[str, float] | None = None
+        self._lock = threading.Lock()
+        self.last_error: str | None = None
+
+    @property
+    def current(self) -> Retriever | None:
+        return self._current
+
+    def _key(self) -> tuple[str, float] | None:
+        name = current_version(self.index_dir)
+        if name is None:
+            return None
+        calibration = self.index_dir / name / "calibration.json"
+        return name, calibration.stat().st_mtime if calibration.exists() else 0.0
+
+    def refresh(self) -> bool:
+        """Load the published version if it is not the one serving; True when it swapped."""
+        key = self._key()
+        if key is None or key == self._loaded_key:
+            return False
+        with self._lock:
+            if key == self._loaded_key:
+                return False
+            try:
+                index = load_version(self.index_dir, key[0], expect_model=self.embedder.name)
+            except Exception as exc:  # keep serving the old version; say why in /healthz
+                self.last_error = str(exc)
+                self._loaded_key = key
+                return False
+            self._current = Retriever(
+                index,
+                self.embedder,
+                languages=self.languages,
+                default_language=self.default_language,
+            )
+            self._loaded_key = key
+            self.last_error = None
+            return True

@@ -1,0 +1,248 @@
+"""The visitor API under `/api/v1`: what the widget (and any other client) calls."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from bot import store
+from bot.deps import Chat, Context, Token, client_address, limit
+from bot.events import conversation_channel
+from bot.schemas import (
+    ConversationCreate,
+    ConversationCreated,
+    ConversationPublic,
+    FeedbackCreate,
+    HandoffCreate,
+    HandoffPublic,
+    MessageCreate,
+    MessagePublic,
+    MessagesPublic,
+    RatingCreate,
+    TurnPublic,
+    TypingCreate,
+    conversation_public,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["visitor"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or unknown token"},
+    404: {"description": "No such conversation for this token"},
+    422: {"description": "Invalid body"},
+    429: {"description": "Rate limited"},
+}
+PING_SECONDS = 15.0
+
+
+@router.post(
+    "/conversations",
+    status_code=201,
+    response_model=ConversationCreated,
+    responses={422: ERRORS[422], 429: ERRORS[429]},
+)
+def create_conversation(
+    body: ConversationCreate, chat: Chat, context: Context, request: Request
+) -> dict[str, Any]:
+    """Start a conversation. Keep the returned `token`: it authorises every later call."""
+    limit(context, f"create:{client_address(request)}")
+    conversation, token, messages = chat.start(body)
+    return {
+        **conversation_public(conversation),
+        "token": token,
+        "messages": [MessagePublic.of(m) for m in messages],
+    }
+
+
+@router.get(
+    "/conversations/{conversation_id}",
+    response_model=ConversationPublic,
+    responses={401: ERRORS[401], 404: ERRORS[404]},
+)
+def get_conversation(conversation_id: str, chat: Chat, token: Token) -> dict[str, Any]:
+    with chat.db.session() as session:
+        conversation = chat.authorise(session, conversation_id, token)
+        data = conversation_public(conversation)
+        handoff = store.open_handoff(session=session, conversation_id=conversation.id)
+        data["handoff"] = (
+            HandoffPublic.of(handoff, conversation.visitor_email).model_dump(mode="json")
+            if handoff
+            else None
+        )
+        return data
+
+
+@router.post(
+    "/conversations/{conversation_id}/messages",
+    response_model=TurnPublic,
+    responses={
+        **ERRORS,
+        409: {"description": "client_id reused for other text"},
+        413: {"description": "Text over the limit"},
+    },
+)
+def post_message(
+    conversation_id: str, body: MessageCreate, chat: Chat, context: Context, token: Token
+) -> dict[str, Any]:
+    """Send the visitor's message; the bot's reply comes back at once (`null` while a person
+    has the chat). Retrying with the same `client_id` is safe."""
+    limit(context, f"msg:{conversation_id}")
+    turn = chat.visitor_message(conversation_id, token, body)
+    return {
+        "message": MessagePublic.of(turn.message) if turn.message else None,
+        "reply": MessagePublic.of(turn.reply) if turn.reply else None,
+    }
+
+
+@router.get(
+    "/conversations/{conversation_id}/messages",
+    response_model=MessagesPublic,
+    responses={401: ERRORS[401], 404: ERRORS[404]},
+)
+def list_messages(
+    conversation_id: str, chat: Chat, token: Token, after: Annotated[int, Query(ge=0)] = 0
+) -> dict[str, Any]:
+    """Messages with a sequence number above `after` (0: all), oldest first."""
+    with chat.db.session() as session:
+        conversation = chat.authorise(session, conversation_id, token)
+        messages = store.messages_after(
+            session=session, conversation_id=conversation.id, after=after
+        )
+        data = conversation_public(conversation)
+        return {
+            "messages": [MessagePublic.of(m) for m in messages],
+            "status": data["status"],
+            "agent": data["agent"],
+        }
+
+
+@router.post(
+    "/conversations/{conversation_id}/handoff",
+    response_model=TurnPublic,
+    responses={**ERRORS, 409: {"description": "Already with the team"}},
+)
+def request_handoff(
+    conversation_id: str, chat: Chat, token: Token, body: HandoffCreate | None = None
+) -> dict[str, Any]:
+    """The visitor asks for a person (the "talk to a person" button)."""
+    turn = chat.request_handoff(conversation_id, token)
+    return {"message": None, "reply": MessagePublic.of(turn.reply) if turn.reply else None}
+
+
+@router.post("/conversations/{conversation_id}/feedback", status_code=204, responses=ERRORS)
+def post_feedback(conversation_id: str, body: FeedbackCreate, chat: Chat, token: Token) -> Response:
+    chat.feedback(conversation_id, token, body)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/conversations/{conversation_id}/rating",
+    status_code=204,
+    responses={**ERRORS, 409: {"description": "Not resolved by an agent yet"}},
+)
+def post_rating(conversation_id: str, body: RatingCreate, chat: Chat, token: Token) -> Response:
+    chat.rate(conversation_id, token, body.rating, body.comment)
+    return Response(status_code=204)
+
+
+@router.post("/conversations/{conversation_id}/typing", status_code=204, responses=ERRORS)
+def post_typing(
+    conversation_id: str, body: TypingCreate, chat: Chat, context: Context, token: Token
+) -> Response:
+    limit(context, f"typing:{conversation_id}")
+    chat.visitor_typing(conversation_id, token, body.typing)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/conversations/{conversation_id}/events",
+    responses={
+        **ERRORS,
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "message, status and typing events",
+        },
+    },
+)
+async def events(
+    conversation_id: str,
+    request: Request,
+    chat: Chat,
+    context: Context,
+    token: Token,
+    last_event_id: Annotated[str | None, Header()] = None,
+    last_event_id_query: Annotated[int | None, Query(alias="last_event_id", ge=0)] = None,
+) -> StreamingResponse:
+    """Server-sent events. Resumes after `Last-Event-ID` (the last message `seq` seen)."""
+
+    def check() -> None:
+        with chat.db.session() as session:
+            chat.authorise(session, conversation_id, token)
+
+    await run_in_threadpool(check)
+    after = last_event_id_query or 0
+    if last_event_id and last_event_id.isdigit():
+        after = int(last_event_id)
+    stream = _stream(request, context, conversation_id, after)
+    return StreamingResponse(
+        stream,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _stream(
+    request: Request, context: Any, conversation_id: str, after: int
+) -> AsyncIterator[str]:
+    chat = context.chat
+    async with context.bus.subscribe(conversation_channel(conversation_id)) as subscription:
+        # Subscribe first, then catch up from the database: nothing falls in between, and
+        # anything seen twice is skipped by its sequence number.
+        def catch_up() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+            with chat.db.session() as session:
+                conversation = store.get_conversation(
+                    session=session, conversation_id=conversation_id
+                )
+                messages = store.messages_after(
+                    session=session, conversation_id=conversation_id, after=after
+                )
+                status = conversation_public(conversation) if conversation else {}
+                handoff = store.open_handoff(session=session, conversation_id=conversation_id)
+                status["handoff"] = (
+                    HandoffPublic.of(
+                        handoff, conversation.visitor_email if conversation else None
+                    ).model_dump(mode="json")
+                    if handoff
+                    else None
+                )
+                return [MessagePublic.of(m).model_dump(mode="json") for m in messages], status
+
+        messages, status = await run_in_threadpool(catch_up)
+        last = after
+        yield "retry: 3000\n\n"
+        for message in messages:
+            last = max(last, message["seq"])
+            yield _sse("message", message, message["seq"])
+        yield _sse("status", status)
+        while not await request.is_disconnected():
+            event = await subscription.next(PING_SECONDS)
+            if event is None:
+                yield ": ping\n\n"
+                continue
+            if event["event"] == "message":
+                if event["id"] <= last:
+                    continue
+                last = event["id"]
+            yield _sse(event["event"], event["data"], event.get("id"))
+            await asyncio.sleep(0)
+
+
+def _sse(event: str, data: Any, event_id: int | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
