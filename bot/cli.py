@@ -118,3 +118,68 @@ def _code(code: Any) -> int:
         return code
     click.echo(str(code), err=True)
     return 1
+
+
+@cli.command("eval")
+@click.option("--kb-dir", type=click.Path(path_type=Path), help="Knowledge base [settings].")
+@click.option("--index-dir", type=click.Path(path_type=Path), help="Index folder [settings].")
+@click.option(
+    "--questions",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    required=True,
+    help="CSV with question,expected[,lang].",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--details",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write one JSON line per question here.",
+)
+@click.option(
+    "--tune",
+    is_flag=True,
+    help="Fit calibration and thresholds on these questions; store with the index.",
+)
+@click.option(
+    "--max-wrong",
+    type=float,
+    default=0.03,
+    show_default=True,
+    help="With --tune: the share of wrong answers to stay under.",
+)
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write a Markdown report with plots into this folder.",
+)
+@click.option("--no-ingest", is_flag=True, help="Use the published index as it is.")
+def eval_command(
+    kb_dir: Path | None,
+    index_dir: Path | None,
+    questions: Path,
+    as_json: bool,
+    details: Path | None,
+    tune: bool,
+    max_wrong: float,
+    report_dir: Path | None,
+    no_ingest: bool,
+) -> None:
+    """Measure answer quality on a labelled question file."""
+    from bot.cli_eval import run_eval
+
+    settings = _settings()
+    sys.exit(
+        run_eval(
+            settings,
+            kb_dir=kb_dir or settings.kb_dir,
+            index_dir=index_dir or settings.index_dir,
+            questions=questions,
+            as_json=as_json,
+            details=details,
+            tune=tune,
+            max_wrong=max_wrong,
+            report_dir=report_dir,
+            ingest_first=not no_ingest,
+        )
+    )

@@ -100,6 +100,11 @@ def _email_of(conversation: Conversation) -> str | None:
     return conversation.visitor_email
 
 
+# The agent side (bot.desk) publishes the same events and needs the same address.
+PendingEvents = _Outbox
+email_of = _email_of
+
+
 class ChatService:
     """The bot's side of every conversation."""
 
@@ -652,4 +657,4 @@ def _same(a: str, b: str) -> bool:
     return hmac.compare_digest(a, b)
 
 
-__all__ = ["ChatService", "Turn", "utcnow"]
+__all__ = ["ChatService", "PendingEvents", "Turn", "email_of", "utcnow"]

@@ -21,6 +21,9 @@ FEATURES = (
     "dense_margin",
     "lexical",
     "coverage",
+    "oov",
+    "idf_coverage",
+    "idf_oov",
     "question_match",
     "lang_match",
 )
@@ -32,17 +35,20 @@ class Calibration:
 
     coef: Mapping[str, float] = field(
         default_factory=lambda: {
-            "score": 9.0,
-            "margin": 9.0,
-            "dense": 0.0,
-            "dense_margin": 0.0,
-            "lexical": 0.5,
-            "coverage": 2.0,
-            "question_match": 3.0,
-            "lang_match": 0.5,
+            "score": 0.166,
+            "margin": 2.803,
+            "dense": 3.7,
+            "dense_margin": 4.192,
+            "lexical": 0.949,
+            "coverage": -0.968,
+            "oov": -1.335,
+            "idf_coverage": 2.784,
+            "idf_oov": -2.33,
+            "question_match": 1.882,
+            "lang_match": -0.034,
         }
     )
-    intercept: float = -9.5
+    intercept: float = -4.8
 
     def confidence(self, features: Mapping[str, float]) -> float:
         z = self.intercept + sum(w * features.get(name, 0.0) for name, w in self.coef.items())
@@ -53,8 +59,8 @@ class Calibration:
 class Thresholds:
     """answer >= `answer`; clarify >= `clarify` (with at least two options); else hand off."""
 
-    answer: float = 0.55
-    clarify: float = 0.3
+    answer: float = 0.78
+    clarify: float = 0.5
     clarify_options: int = 3
     clarify_window: float = 0.08  # options within this fused score of the top one are offered
 

@@ -95,6 +95,7 @@ class Retriever:
         self._article_ids = list(index.articles)
         self._article_group = [index.articles[a].group_id for a in self._article_ids]
         self._vectors = index.vectors()
+        self._words: dict[tuple[str, str], frozenset[str]] = {}
         rows: dict[str, list[int]] = {}
         for row, article_row in enumerate(index.chunk_article_rows.tolist()):
             rows.setdefault(self._article_ids[article_row], []).append(row)
@@ -111,7 +112,7 @@ class Retriever:
         k = min(DENSE_K, n_chunks)
         sims, rows = self.index.dense.search(query, k)
         dense = _per_article(rows[0], sims[0], self.index.chunk_article_rows, self.weights.vote)
-        lexical_rel, coverage = self._lexical(text, lang)
+        lexical_rel = self._lexical(text, lang)
         articles = set(dense) | set(lexical_rel)
         floor = float(sims[0][-1])  # articles not among the k nearest score at most this
         w_lex = self.weights.lexical.get(lang, 0.25)
@@ -127,7 +128,8 @@ class Retriever:
             best_by_group.setdefault(group, item)
         ranked = sorted(best_by_group.values(), reverse=True)[:limit]
         candidates = [self._candidate(item, lang, query[0], dense) for item in ranked]
-        features = _features(candidates, coverage, lang)
+        features = _features(candidates, lang)
+        features.update(self._word_evidence(text, lang, candidates))
         return Retrieval(
             text,
             lang,
@@ -137,15 +139,14 @@ class Retriever:
             (time.perf_counter() - started) * 1000,
         )
 
-    def _lexical(self, text: str, lang: str) -> tuple[dict[int, float], float]:
-        """Per article: best BM25 score relative to the best article; and the share of the
-        query's words the best-matching chunk contains (an absolute signal)."""
+    def _lexical(self, text: str, lang: str) -> dict[int, float]:
+        """Per article: its best BM25 score relative to the best article's."""
         index = self.index.lexical.get(lang)
         if index is None:
-            return {}, 0.0
+            return {}
         rows, scores = index.scores(text)
         if not len(rows):
-            return {}, 0.0
+            return {}
         per_article: dict[int, float] = {}
         for row, score in zip(
             self.index.chunk_article_rows[rows].tolist(), scores.tolist(), strict=True
@@ -153,11 +154,44 @@ class Retriever:
             if score > per_article.get(row, 0.0):
                 per_article[row] = score
         top = max(per_article.values())
-        best_chunk = self.index.chunks[int(rows[int(np.argmax(scores))])]
-        query_tokens = set(tokenize(text, lang))
-        chunk_tokens = set(tokenize(best_chunk.embed_text, lang))
-        coverage = len(query_tokens & chunk_tokens) / max(1, len(query_tokens))
-        return {a: s / top for a, s in per_article.items()}, coverage
+        return {a: s / top for a, s in per_article.items()}
+
+    def _word_evidence(
+        self, text: str, lang: str, candidates: Sequence[Candidate]
+    ) -> dict[str, float]:
+        """Absolute word-level signals the similarity scores lack.
+
+        `coverage`: share of the query's words found in the top article. `oov`: share of the
+        query's words the knowledge base never uses at all ("amazon", "kayak", "usa"): the
+        clearest sign of a question about something the shop does not cover.
+        """
+        index = self.index.lexical.get(lang)
+        if index is None or not candidates:
+            return {"coverage": 0.0, "oov": 1.0, "idf_coverage": 0.0, "idf_oov": 1.0}
+        tokens, unknown = index.query_tokens(text)
+        words = set(tokens)
+        if not words:
+            return {"coverage": 0.0, "oov": 0.0, "idf_coverage": 0.0, "idf_oov": 0.0}
+        article_words = self._article_words(candidates[0].article.id, lang)
+        idf = index.idf()
+        rare = max(idf.values(), default=1.0)  # an unknown word is as telling as the rarest
+        weight = {w: idf.get(w, rare) for w in words}
+        total = sum(weight.values()) or 1.0
+        return {
+            "coverage": len(words & article_words) / len(words),
+            "oov": len(set(unknown)) / len(words),
+            "idf_coverage": sum(v for w, v in weight.items() if w in article_words) / total,
+            "idf_oov": sum(weight[w] for w in set(unknown)) / total,
+        }
+
+    def _article_words(self, article_id: str, lang: str) -> frozenset[str]:
+        key = (article_id, lang)
+        cached = self._words.get(key)
+        if cached is None:
+            text = " ".join(self.index.chunks[r].embed_text for r in self._rows_of(article_id))
+            cached = frozenset(tokenize(text, lang))
+            self._words[key] = cached
+        return cached
 
     def _candidate(
         self,
@@ -246,13 +280,16 @@ def _empty_features() -> dict[str, float]:
         "dense_margin": 0.0,
         "lexical": 0.0,
         "coverage": 0.0,
+        "oov": 0.0,
+        "idf_coverage": 0.0,
+        "idf_oov": 0.0,
         "question_match": 0.0,
         "lang_match": 0.0,
         "second": 0.0,
     }
 
 
-def _features(candidates: Sequence[Candidate], coverage: float, lang: str) -> dict[str, float]:
+def _features(candidates: Sequence[Candidate], lang: str) -> dict[str, float]:
     if not candidates:
         return _empty_features()
     top = candidates[0]
@@ -264,7 +301,6 @@ def _features(candidates: Sequence[Candidate], coverage: float, lang: str) -> di
         "dense": top.dense,
         "dense_margin": top.dense - (second.dense if second else 0.0),
         "lexical": top.lexical,
-        "coverage": coverage,
         "question_match": top.question_match,
         "lang_match": 1.0 if top.in_visitor_language else 0.0,
     }

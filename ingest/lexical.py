@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -19,10 +19,10 @@ import bm25s
 import numpy as np
 import numpy.typing as npt
 import Stemmer
-from bm25s.stopwords import STOPWORDS_DANISH, STOPWORDS_EN, STOPWORDS_GERMAN
+from bm25s.stopwords import STOPWORDS_DANISH, STOPWORDS_EN_PLUS, STOPWORDS_GERMAN
 
 _STEMMERS = {"en": "english", "de": "german", "da": "danish"}
-_STOPWORDS = {"en": STOPWORDS_EN, "de": STOPWORDS_GERMAN, "da": STOPWORDS_DANISH}
+_STOPWORDS = {"en": STOPWORDS_EN_PLUS, "de": STOPWORDS_GERMAN, "da": STOPWORDS_DANISH}
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Question words carry intent ("how", "wo", "hvornår") but stop lists drop them; keep them out
 # of the stop list so "wo ist mein paket" and "wann kommt mein paket" can differ.
@@ -72,6 +72,58 @@ def _fold(word: str) -> str:
     return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode() or word
 
 
+class Vocabulary:
+    """The words of one language's chunks, forgiving about how visitors type.
+
+    A query word counts as known when it is in the vocabulary, one typo away from a word of
+    at least five letters ("adgangkode", "imer"), or a compound of known words ("Grußkarte",
+    "Firmenanschrift") - German and Danish glue words together far more often than editors and
+    visitors agree on where.
+    """
+
+    def __init__(self, words: Iterable[str]):
+        self.words = frozenset(words)
+        self._deletes: dict[str, str] = {}
+        for word in self.words:
+            if len(word) >= 5:
+                for variant in _deletions(word):
+                    self._deletes.setdefault(variant, word)
+
+    def __contains__(self, word: object) -> bool:
+        return word in self.words
+
+    def resolve(self, token: str) -> list[str] | None:
+        """The vocabulary word(s) `token` stands for, or None when it has no match."""
+        if token in self.words:
+            return [token]
+        if len(token) >= 5:
+            if token in self._deletes:  # a letter too many
+                return [self._deletes[token]]
+            for variant in _deletions(token):  # a letter missing, swapped or wrong
+                if variant in self.words and len(variant) >= 5:
+                    return [variant]
+                if variant in self._deletes:
+                    return [self._deletes[variant]]
+        return self._split(token)
+
+    def _split(self, token: str) -> list[str] | None:
+        if len(token) < 7:
+            return None
+        for cut in range(len(token) - 3, 2, -1):
+            head, tail = token[:cut], token[cut:]
+            for tail_form in (tail, tail[1:] if tail[0] in "se" else None):  # Fugen-s, -e
+                if tail_form and len(tail_form) >= 3 and tail_form in self.words:
+                    if head in self.words:
+                        return [head, tail_form]
+                    if len(tail_form) >= 5:
+                        return [tail_form]
+        return None
+
+
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
 @dataclass
 class LexicalIndex:
     """BM25 over the chunks of one language; `rows` maps its documents to global chunk rows."""
@@ -80,9 +132,44 @@ class LexicalIndex:
     bm25: Any
     rows: npt.NDArray[np.int64]
 
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """Every stemmed word this language's chunks use, with typo and compound matching."""
+        cached: Vocabulary | None = getattr(self, "_vocabulary", None)
+        if cached is None:
+            cached = Vocabulary(w for w in self.bm25.vocab_dict if w)
+            self._vocabulary = cached
+        return cached
+
+    def idf(self) -> dict[str, float]:
+        """Inverse document frequency of each word (rare words carry the meaning)."""
+        cached: dict[str, float] | None = getattr(self, "_idf", None)
+        if cached is None:
+            df = np.diff(np.asarray(self.bm25.scores["indptr"]))
+            n = float(self.bm25.scores["num_docs"])
+            cached = {
+                word: float(np.log(1 + (n - df[i] + 0.5) / (df[i] + 0.5)))
+                for word, i in self.bm25.vocab_dict.items()
+                if i < len(df)
+            }
+            self._idf = cached
+        return cached
+
+    def query_tokens(self, text: str) -> tuple[list[str], list[str]]:
+        """(the query's words mapped onto this index's vocabulary, the words it lacks)."""
+        tokens, unknown = [], []
+        for token in tokenize(text, self.lang):
+            resolved = self.vocabulary.resolve(token)
+            if resolved:
+                tokens.extend(resolved)
+            else:
+                tokens.append(token)
+                unknown.append(token)
+        return tokens, unknown
+
     def scores(self, text: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         """(global chunk rows, BM25 scores) of the chunks that share a word with `text`."""
-        tokens = tokenize(text, self.lang)
+        tokens, _ = self.query_tokens(text)
         if not tokens:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         scores = np.asarray(self.bm25.get_scores(tokens), dtype=np.float32)

@@ -1,0 +1,254 @@
+"""The agent's side of a handed-off chat: claim, reply, note, typing, hand back, resolve.
+
+Like `ChatService`, no HTTP here. Each action is one transaction on a locked conversation;
+live events go out only after it committed. One agent owns a chat at a time: the claim is a
+conditional UPDATE, so two agents clicking at once cannot both win.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from bot import handoff as handoffs
+from bot import store
+from bot.agents import Login
+from bot.config import Settings
+from bot.conversation import PendingEvents, email_of
+from bot.db import Database
+from bot.emails import agent_reply_email
+from bot.errors import BadRequest, Conflict, NotFound
+from bot.events import CONSOLE_CHANNEL, EventBus, conversation_channel
+from bot.models import Agent, Conversation, Handoff, Message
+from bot.outbox import enqueue_email
+from bot.phrases import say
+from bot.schemas import clean_text
+
+MAX_REPLY_CHARS = 10_000
+
+
+class AgentDesk:
+    """What a signed-in agent can do to a conversation."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        bus: EventBus,
+        settings: Settings,
+        clock: Callable[[], dt.datetime],
+    ):
+        self.db = db
+        self.bus = bus
+        self.settings = settings
+        self.clock = clock
+
+    def claim(self, login: Login, conversation_id: str) -> None:
+        """Take the chat. Claiming again one's own chat is a no-op; anyone else gets 409."""
+        events = PendingEvents()
+        with self.db.session() as session:
+            conversation, handoff = self._open(session, conversation_id)
+            if handoff.claimed_by_id == login.agent_id:
+                return
+            if handoff.claimed_by_id is not None:
+                raise Conflict(
+                    f"{self._name(session, handoff.claimed_by_id)} has already "
+                    "claimed this chat. Only one agent can answer it."
+                )
+            now = self.clock()
+            won = session.execute(
+                update(Handoff)
+                .where(Handoff.id == handoff.id, Handoff.claimed_by_id.is_(None))
+                .values(claimed_by_id=login.agent_id, claimed_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(won, "rowcount", 0) != 1:
+                raise Conflict("Another agent claimed this chat a moment ago.")
+            session.refresh(handoff)
+            agent = self._agent(session, login)
+            conversation.status = "agent"
+            conversation.assigned_agent = agent
+            joined = self._system(session, conversation, "agent_joined", agent)
+            events.message(joined)
+            events.status(conversation, handoff)
+        self._publish(events)
+
+    def reply(self, login: Login, conversation_id: str, text: str) -> Message:
+        """Answer the visitor in the same chat window; by email too if the chat was handed
+        off while nobody was online. The first reply stops the response-time clock."""
+        text = self._text(text)
+        events = PendingEvents()
+        with self.db.session() as session:
+            conversation, handoff = self._open(session, conversation_id)
+            self._require_owner(session, handoff, login, "reply")
+            agent = self._agent(session, login)
+            message = store.append_message(
+                session=session,
+                conversation=conversation,
+                role="agent",
+                kind="text",
+                text=text,
+                lang=conversation.lang,
+                agent=agent,
+            )
+            if handoff.first_reply_at is None:
+                handoff.first_reply_at = self.clock()
+            address = email_of(conversation)
+            if handoff.mode == "email" and address:
+                subject, body = agent_reply_email(
+                    lang=conversation.lang,
+                    agent_name=agent.name,
+                    text=text,
+                    page_url=conversation.page_url,
+                )
+                enqueue_email(
+                    session=session,
+                    settings=self.settings,
+                    to=address,
+                    subject=subject,
+                    text=body,
+                    conversation_id=conversation.id,
+                )
+            events.message(message)
+        self._publish(events)
+        return message
+
+    def note(self, login: Login, conversation_id: str, text: str) -> Message:
+        """An internal note: any agent may add one; the visitor never sees it."""
+        text = self._text(text)
+        with self.db.session() as session:
+            conversation = self._conversation(session, conversation_id)
+            message = store.append_message(
+                session=session,
+                conversation=conversation,
+                role="note",
+                kind="text",
+                text=text,
+                lang=conversation.lang,
+                agent=self._agent(session, login),
+            )
+        # Only the console hears about it: never the visitor's channel.
+        self.bus.publish(
+            CONSOLE_CHANNEL,
+            {"event": "conversation", "data": {"id": conversation_id, "seq": message.seq}},
+        )
+        return message
+
+    def typing(self, login: Login, conversation_id: str, typing: bool) -> None:
+        """Show (or hide) "typing…" in the visitor's widget."""
+        with self.db.session() as session:
+            _, handoff = self._open(session, conversation_id)
+            self._require_owner(session, handoff, login, "type in")
+        self.bus.publish(
+            conversation_channel(conversation_id),
+            {"event": "typing", "data": {"role": "agent", "typing": typing}},
+        )
+
+    def hand_back(self, login: Login, conversation_id: str) -> None:
+        """Give the chat back to the bot; this handoff ends here."""
+        self._finish(login, conversation_id, status="bot", phrase="back_to_bot")
+
+    def resolve(self, login: Login, conversation_id: str) -> None:
+        """Close the chat; a later question from the visitor goes to the bot again."""
+        self._finish(login, conversation_id, status="closed", phrase="resolved")
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _finish(self, login: Login, conversation_id: str, *, status: str, phrase: str) -> None:
+        events = PendingEvents()
+        with self.db.session() as session:
+            conversation, handoff = self._open(session, conversation_id)
+            if handoff.claimed_by_id is not None:  # an unclaimed chat may be closed by anyone
+                self._require_owner(session, handoff, login, "close")
+            agent = self._agent(session, login)
+            now = self.clock()
+            handoff.resolved_at = now
+            conversation.status = status
+            conversation.misses = 0
+            conversation.assigned_agent = None
+            message = self._system(session, conversation, phrase, agent)
+            handoffs.enqueue_webhook(
+                session=session,
+                settings=self.settings,
+                event="handoff.resolved" if status == "closed" else "handoff.returned",
+                payload={
+                    "conversation_id": conversation.id,
+                    "handoff_id": handoff.id,
+                    "agent": {"name": agent.name, "email": agent.email},
+                    "resolved_at": now.isoformat(),
+                    "first_reply_seconds": (
+                        (handoff.first_reply_at - handoff.created_at).total_seconds()
+                        if handoff.first_reply_at
+                        else None
+                    ),
+                },
+            )
+            events.message(message)
+            events.status(conversation, None)
+        self._publish(events)
+
+    def _conversation(self, session: Session, conversation_id: str) -> Conversation:
+        conversation = store.get_conversation(
+            session=session, conversation_id=conversation_id, lock=True
+        )
+        if conversation is None:
+            raise NotFound("There is no conversation with this id.")
+        return conversation
+
+    def _open(self, session: Session, conversation_id: str) -> tuple[Conversation, Handoff]:
+        """The conversation and its open handoff; 409 if it is not with the team."""
+        conversation = self._conversation(session, conversation_id)
+        handoff = store.open_handoff(session=session, conversation_id=conversation.id)
+        if handoff is None or conversation.status not in ("waiting", "agent"):
+            raise Conflict(
+                f"This chat is not waiting for a person (it is {conversation.status!r} now)."
+            )
+        return conversation, handoff
+
+    def _require_owner(self, session: Session, handoff: Handoff, login: Login, what: str) -> None:
+        if handoff.claimed_by_id == login.agent_id:
+            return
+        if handoff.claimed_by_id is None:
+            raise Conflict(f"Claim this chat before you {what} it.")
+        raise Conflict(
+            f"{self._name(session, handoff.claimed_by_id)} has claimed this chat; "
+            f"only they can {what} it."
+        )
+
+    def _agent(self, session: Session, login: Login) -> Agent:
+        agent = session.get(Agent, login.agent_id)
+        if agent is None:
+            raise NotFound("Your agent account no longer exists.")
+        return agent
+
+    def _name(self, session: Session, agent_id: str) -> str:
+        agent = session.get(Agent, agent_id)
+        return agent.name if agent else "Another agent"
+
+    def _system(
+        self, session: Session, conversation: Conversation, phrase: str, agent: Agent
+    ) -> Message:
+        return store.append_message(
+            session=session,
+            conversation=conversation,
+            role="system",
+            kind="status",
+            lang=conversation.lang,
+            text=say(phrase, conversation.lang, name=agent.name),
+            details={"agent_id": agent.id},
+        )
+
+    def _text(self, text: str) -> str:
+        text = clean_text(text or "")
+        if not text:
+            raise BadRequest("The message is empty.")
+        if len(text) > MAX_REPLY_CHARS:
+            raise BadRequest(f"The message is longer than {MAX_REPLY_CHARS} characters.")
+        return text
+
+    def _publish(self, events: PendingEvents) -> None:
+        for channel, event in events.events:
+            self.bus.publish(channel, event)

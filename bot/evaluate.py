@@ -1,0 +1,259 @@
+"""`supportbot eval`: ask a labelled question file through the same code path as the API and
+report how often the bot answers right, answers wrong, and hands off when it should.
+
+Each question is a new conversation in a throw-away database, so the numbers measure exactly
+what a visitor would get (language detection, small-talk rules, policy, answer composition).
+"""
+
+from __future__ import annotations
+
+import csv
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.answer import ExtractiveComposer
+from bot.config import Settings
+from bot.conversation import ChatService
+from bot.db import Database, create_schema
+from bot.events import InProcessBus
+from bot.retrieval import IndexHolder, Retriever
+from bot.schemas import ConversationCreate, MessageCreate
+from ingest.embed import Embedder
+
+
+class EvalInputError(Exception):
+    """The question file is unreadable or names articles the index does not have."""
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    expected: str  # article id; "" means the right outcome is a handoff
+    lang: str
+    line: int
+
+
+@dataclass
+class Outcome:
+    """What happened to one question (one line of `--details`)."""
+
+    question: str
+    expected: str
+    lang: str
+    kind: str
+    article_id: str | None
+    confidence: float | None
+    top_articles: list[str]
+    latency_ms: float
+    features: dict[str, float] = field(default_factory=dict)
+    correct_top1: bool = False
+    correct_top3: bool = False
+    answered_right: bool = False
+    answered_wrong: bool = False
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "expected": self.expected,
+            "lang": self.lang,
+            "kind": self.kind,
+            "article_id": self.article_id,
+            "confidence": self.confidence,
+            "top_articles": self.top_articles,
+            "latency_ms": round(self.latency_ms, 2),
+            "reason": self.reason,
+            "correct_top1": self.correct_top1,
+            "features": self.features,
+        }
+
+
+def read_questions(path: Path, *, default_lang: str = "") -> list[Question]:
+    """Read `question,expected[,lang]`; say which line is wrong."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EvalInputError(f"{path}: cannot read: {exc}") from exc
+    reader = csv.DictReader(text.splitlines())
+    if not reader.fieldnames or not {"question", "expected"} <= set(reader.fieldnames):
+        raise EvalInputError(f"{path}:1: needs the columns question,expected[,lang]")
+    questions = []
+    for line, row in enumerate(reader, start=2):
+        question = (row.get("question") or "").strip()
+        if not question:
+            raise EvalInputError(f"{path}:{line}: empty question")
+        questions.append(
+            Question(
+                question,
+                (row.get("expected") or "").strip(),
+                (row.get("lang") or default_lang).strip(),
+                line,
+            )
+        )
+    if not questions:
+        raise EvalInputError(f"{path}: no questions")
+    return questions
+
+
+def _group_of(retriever: Retriever, article_id: str | None) -> str | None:
+    if article_id is None:
+        return None
+    article = retriever.index.articles.get(article_id)
+    return article.group_id if article else article_id
+
+
+def check_expected(questions: Sequence[Question], retriever: Retriever, path: Path) -> None:
+    missing = [q for q in questions if q.expected and q.expected not in retriever.index.articles]
+    if missing:
+        lines = "\n".join(
+            f"{path}:{q.line}: unknown article id {q.expected!r}" for q in missing[:20]
+        )
+        raise EvalInputError(f"{len(missing)} expected id(s) are not in the index:\n{lines}")
+
+
+class Evaluator:
+    """Runs questions through a `ChatService` on a temporary SQLite database."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, index_dir: Path):
+        self._tmp = tempfile.TemporaryDirectory(prefix="supportbot-eval-")
+        eval_settings = settings.model_copy(
+            update={
+                "database_url": f"sqlite:///{self._tmp.name}/eval.sqlite3",
+                "index_dir": index_dir,
+                "llm_provider": "none",
+            }
+        )
+        self.db = Database(eval_settings.database_url)
+        create_schema(self.db.engine)
+        self.holder = IndexHolder(
+            index_dir,
+            embedder,
+            languages=settings.languages,
+            default_language=settings.default_language,
+        )
+        self.holder.refresh()
+        if self.holder.current is None:
+            raise EvalInputError(f"no index in {index_dir}: {self.holder.last_error}")
+        self.chat = ChatService(
+            db=self.db,
+            index=self.holder,
+            composer=ExtractiveComposer(settings.answer_max_chars),
+            bus=InProcessBus(),
+            settings=eval_settings,
+        )
+
+    @property
+    def retriever(self) -> Retriever:
+        assert self.holder.current is not None
+        return self.holder.current
+
+    def reload(self) -> None:
+        """Pick up a calibration written after construction (`--tune`)."""
+        self.holder.refresh()
+
+    def ask(self, question: Question) -> Outcome:
+        locale = question.lang or None
+        body = ConversationCreate(locale=locale)
+        conversation, token, _ = self.chat.start(body)
+        started = time.perf_counter()
+        turn = self.chat.visitor_message(
+            conversation.id, token, MessageCreate(client_id=uuid.uuid4().hex, text=question.text)
+        )
+        latency = (time.perf_counter() - started) * 1000
+        reply = turn.reply
+        assert reply is not None
+        details = reply.details or {}
+        retrieval = details.get("retrieval", {})
+        ranked = [c["article_id"] for c in retrieval.get("candidates", [])]
+        sources = (reply.sources or {}).get("items", [])
+        top = ranked[0] if ranked else (sources[0]["article_id"] if sources else None)
+        outcome = Outcome(
+            question.text,
+            question.expected,
+            question.lang,
+            reply.kind,
+            top,
+            reply.confidence,
+            ranked[:5],
+            latency,
+            features=retrieval.get("features", {}),
+            reason=details.get("reason"),
+        )
+        expected_group = _group_of(self.retriever, question.expected or None)
+        groups = [_group_of(self.retriever, a) for a in ranked]
+        if expected_group:
+            outcome.correct_top1 = bool(groups) and groups[0] == expected_group
+            outcome.correct_top3 = expected_group in groups[:3]
+        answered = sources[0]["article_id"] if reply.kind == "answer" and sources else None
+        if answered is not None:
+            right = (
+                expected_group is not None and _group_of(self.retriever, answered) == expected_group
+            )
+            outcome.answered_right, outcome.answered_wrong = right, not right
+        return outcome
+
+    def close(self) -> None:
+        self.db.dispose()
+        self._tmp.cleanup()
+
+
+def summarise(outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    """The headline figures, overall and per language."""
+    summary = _figures(outcomes)
+    langs = sorted({o.lang for o in outcomes if o.lang})
+    summary["by_lang"] = {lang: _figures([o for o in outcomes if o.lang == lang]) for lang in langs}
+    return summary
+
+
+def _share(items: Iterable[bool]) -> float:
+    values = list(items)
+    return round(sum(values) / len(values), 4) if values else 0.0
+
+
+def _figures(outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    scope = [o for o in outcomes if o.expected]
+    oos = [o for o in outcomes if not o.expected]
+    latencies = sorted(o.latency_ms for o in outcomes)
+    return {
+        "n": len(outcomes),
+        "n_in_scope": len(scope),
+        "n_out_of_scope": len(oos),
+        "answered_correct": _share(o.answered_right for o in scope),
+        "wrong_answer": _share(o.answered_wrong for o in outcomes),
+        "wrong_answer_in_scope": _share(o.answered_wrong for o in scope),
+        "oos_answered": _share(o.answered_wrong for o in oos),
+        "oos_handoff_recall": _share(o.kind == "handoff" for o in oos),
+        "top1": _share(o.correct_top1 for o in scope),
+        "top3": _share(o.correct_top3 for o in scope),
+        "clarify_rate": _share(o.kind == "clarify" for o in outcomes),
+        "handoff_rate": _share(o.kind == "handoff" for o in outcomes),
+        "calibration_error": expected_calibration_error(outcomes),
+        "latency_ms_p50": round(statistics.median(latencies), 2) if latencies else 0.0,
+        "latency_ms_p95": round(latencies[int(0.95 * (len(latencies) - 1))], 2)
+        if latencies
+        else 0.0,
+    }
+
+
+def expected_calibration_error(outcomes: Sequence[Outcome], bins: int = 10) -> float:
+    """Mean gap between stated confidence and how often the top article was right."""
+    pairs = [(o.confidence, o.correct_top1) for o in outcomes if o.confidence is not None]
+    if not pairs:
+        return 0.0
+    total = 0.0
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        inside = [(c, ok) for c, ok in pairs if lo <= c < hi or (b == bins - 1 and c == 1.0)]
+        if inside:
+            gap = abs(
+                statistics.mean(c for c, _ in inside)
+                - statistics.mean(1.0 if ok else 0.0 for _, ok in inside)
+            )
+            total += gap * len(inside) / len(pairs)
+    return round(total, 4)

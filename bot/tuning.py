@@ -1,0 +1,134 @@
+"""Fit the confidence calibration and choose the answer/clarify thresholds on labelled
+questions (`supportbot eval --tune`), and store both with the index version.
+
+The label is "the top-ranked article is the right one" (always false for a question that
+should be handed off). Thresholds are chosen on out-of-fold probabilities, so they are not
+fitted to the same predictions they are judged on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+from bot.evaluate import Outcome
+from bot.policy import FEATURES
+
+CALIBRATION_FILE = "calibration.json"
+
+
+def _matrix(outcomes: Sequence[Outcome]) -> np.ndarray:
+    return np.asarray(
+        [[o.features.get(f, 0.0) for f in FEATURES] for o in outcomes], dtype=np.float64
+    )
+
+
+def tune_policy(
+    outcomes: Sequence[Outcome], *, max_wrong: float = 0.03, min_oos_handoff: float = 0.9
+) -> dict[str, Any]:
+    """Calibration coefficients and thresholds for these questions' outcomes."""
+    usable = [o for o in outcomes if o.features]
+    if len(usable) < 20:
+        raise ValueError("tuning needs at least 20 questions that reached retrieval")
+    x = _matrix(usable)
+    y = np.asarray([o.correct_top1 for o in usable], dtype=int)
+    if y.min() == y.max():
+        raise ValueError("tuning needs both right and wrong top-ranked articles")
+    model = LogisticRegression(C=10.0, max_iter=5000)
+    folds = min(5, int(np.bincount(y).min()))
+    if folds >= 2:
+        cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+        probs = cross_val_predict(model, x, y, cv=cv, method="predict_proba")[:, 1]
+    else:
+        probs = model.fit(x, y).predict_proba(x)[:, 1]
+    model.fit(x, y)
+    in_scope = np.asarray([bool(o.expected) for o in usable])
+    top3 = np.asarray([o.correct_top3 for o in usable])
+    answer = choose_answer_threshold(probs, y.astype(bool), max_wrong=max_wrong)
+    clarify = choose_clarify_threshold(
+        probs, answer, in_scope=in_scope, top3=top3, min_oos_handoff=min_oos_handoff
+    )
+    return {
+        "calibration": {
+            "coef": {f: round(float(c), 5) for f, c in zip(FEATURES, model.coef_[0], strict=True)},
+            "intercept": round(float(model.intercept_[0]), 5),
+        },
+        "thresholds": {"answer": round(answer, 4), "clarify": round(clarify, 4)},
+        "cross_validated": _held_out_figures(probs, y.astype(bool), in_scope, answer),
+        "fitted_on": {
+            "questions": len(usable),
+            "in_scope": int(in_scope.sum()),
+            "max_wrong": max_wrong,
+            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        },
+    }
+
+
+def _held_out_figures(
+    probs: np.ndarray, correct: np.ndarray, in_scope: np.ndarray, answer: float
+) -> dict[str, float]:
+    """What the chosen threshold achieves on out-of-fold probabilities: an honest estimate,
+    unlike re-asking the questions the calibration was fitted on."""
+    answered = probs >= answer
+    oos = ~in_scope
+    return {
+        "answered_correct": round(
+            float((answered & correct & in_scope).sum() / max(1, in_scope.sum())), 4
+        ),
+        "wrong_answer": round(float((answered & ~correct).sum() / len(probs)), 4),
+        "oos_not_answered": round(float((~answered & oos).sum() / max(1, oos.sum())), 4),
+    }
+
+
+def choose_answer_threshold(probs: np.ndarray, correct: np.ndarray, *, max_wrong: float) -> float:
+    """The lowest threshold whose answers are wrong for at most `max_wrong` of all questions:
+    as many right answers as the wrong-answer budget allows."""
+    n = len(probs)
+    best = 1.0
+    for t in sorted(set(np.round(probs, 4).tolist()), reverse=True):
+        answered = probs >= t
+        if (answered & ~correct).sum() / n > max_wrong:
+            break
+        best = t
+    return float(min(max(best, 0.05), 0.99))
+
+
+def choose_clarify_threshold(
+    probs: np.ndarray,
+    answer: float,
+    *,
+    in_scope: np.ndarray,
+    top3: np.ndarray,
+    min_oos_handoff: float,
+) -> float:
+    """Below the answer threshold, offer choices where that helps: each in-scope question
+    whose article is among the choices counts +1, each out-of-scope question that gets choices
+    instead of a person counts -2; out-of-scope hand-off must stay above `min_oos_handoff`."""
+    oos = ~in_scope
+    best_t, best_gain = answer, 0.0
+    for t in np.linspace(0.05, answer, 40):
+        zone = (probs >= t) & (probs < answer)
+        handed = oos & (probs < t)
+        if oos.any() and handed.sum() / oos.sum() < min_oos_handoff:
+            continue
+        gain = float((zone & in_scope & top3).sum() - 2 * (zone & oos).sum())
+        if gain > best_gain:
+            best_t, best_gain = float(t), gain
+    return best_t
+
+
+def write_calibration(version_dir: Path, tuned: dict[str, Any]) -> Path:
+    """Store next to the index it was tuned for (atomic rename: servers never see half)."""
+    path = version_dir / CALIBRATION_FILE
+    tmp = version_dir / f".{CALIBRATION_FILE}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(tuned, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
