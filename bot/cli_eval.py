@@ -95,7 +95,7 @@ def _print(summary: dict[str, Any], outcomes: list[Outcome]) -> None:
         "p50 ms",
     ):
         table.add_column(column, justify="right")
-    rows = [("all", summary)] + list(summary["by_lang"].items())
+    rows = [("all", summary), *summary["by_lang"].items()]
     for name, f in rows:
         table.add_row(
             name,

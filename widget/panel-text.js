@@ -1,9 +1,10 @@
 // A tiny, safe renderer for message text. It never parses HTML: every piece of text becomes a
 // text node, and only the few Markdown features the bot uses become elements:
 // **bold**, "- " (and "1. ") lists, line breaks, [label](https://…) links and bare https:// links.
+// A link whose URL is not http(s) (javascript:, data:, relative) keeps only its label, as text.
 
 const INLINE =
-  /\*\*([^*\n]+?)\*\*|\[([^\]\n]{1,300})\]\(([^\s)]{1,2000})\)|\b(https?:\/\/[^\s<>()]*[^\s<>().,;:!?'"])/g;
+  /\*\*([^*\n]+?)\*\*|\[([^\]\n]{1,300})\]\(((?:[^\s()]|\([^\s()]*\))+)\)|\b(https?:\/\/[^\s<>()]*[^\s<>().,;:!?'"])/g;
 
 /** The URL as a string if it is an absolute http(s) URL, else null (javascript:, data:, …). */
 export function safeUrl(raw) {

@@ -15,8 +15,11 @@ const $ = (id) => document.getElementById(id);
 
 // ---- configuration from the loader (query string) ----------------------------------------
 
+const EMBEDDED = window.parent !== window;
+
+/** The host page's origin, or null: then the panel neither sends nor accepts messages. */
 function hostOrigin() {
-  if (window.parent === window) return null; // opened directly: a stand-alone chat page
+  if (!EMBEDDED) return null; // opened directly: a stand-alone chat page
   const raw = params.get('origin') || '';
   try {
     const url = new URL(raw);
@@ -52,7 +55,7 @@ const state = {
   handoff: null,
   rating: null,
   sawAgent: false,
-  open: !HOST,
+  open: !EMBEDDED,
   visitor: null, // from identify(), used when the conversation is created
   pageUrl: null,
 };
@@ -638,7 +641,7 @@ function init() {
     document.documentElement.style.setProperty('--on-accent', onColor(COLOR));
   }
   document.body.dataset.open = String(state.open);
-  document.body.classList.toggle('standalone', !HOST);
+  document.body.classList.toggle('standalone', !EMBEDDED);
   buildStars();
 
   ui.composer.addEventListener('submit', (event) => {
