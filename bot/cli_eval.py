@@ -39,7 +39,7 @@ def run_eval(
         )
         if code:
             return code
-    embedder = make_embedder(settings.embedding_model)
+    embedder = make_embedder(settings.embedding_model, threads=1)
     try:
         items = read_questions(questions, default_lang="")
         evaluator = Evaluator(settings, embedder, index_dir)

@@ -49,7 +49,7 @@ class AppContext:
         clock: Clock | None = None,
     ) -> AppContext:
         db = Database(settings.database_url)
-        embedder = embedder or make_embedder(settings.embedding_model)
+        embedder = embedder or make_embedder(settings.embedding_model, threads=1)
         index = IndexHolder(
             settings.index_dir,
             embedder,

@@ -92,9 +92,10 @@ class HashEmbedder:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded from disk, offline, once (thread-safe)."""
 
-    def __init__(self, name_or_path: str, *, device: str = "cpu"):
+    def __init__(self, name_or_path: str, *, device: str = "cpu", threads: int | None = None):
         self._name = name_or_path
         self._device = device
+        self._threads = threads
         self._model: Any = None
         self._lock = threading.Lock()
 
@@ -113,6 +114,12 @@ class SentenceTransformerEmbedder:
             return
         with self._lock:
             if self._model is None:
+                if self._threads:
+                    # A server encodes one short query per request on many threads at once;
+                    # torch's own thread pool on top of that only adds spinning and waiting.
+                    import torch
+
+                    torch.set_num_threads(self._threads)
                 self._model = _load_sentence_transformer(self._name, self._device)
 
     def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> Vectors:
@@ -163,9 +170,12 @@ def _load_sentence_transformer(name: str, device: str) -> Any:
         raise EmbedderUnavailable(f"cannot load embedding model {name!r}: {exc}") from exc
 
 
-def make_embedder(name: str) -> Embedder:
-    """`hash` or `hash-<dim>` for the test embedder; anything else is a local model."""
+def make_embedder(name: str, *, threads: int | None = None) -> Embedder:
+    """`hash` or `hash-<dim>` for the test embedder; anything else is a local model.
+
+    `threads` caps torch's threads (1 for serving single queries; None for batch ingestion).
+    """
     if name == HASH_MODEL_PREFIX or name.startswith(HASH_MODEL_PREFIX + "-"):
         _, _, dim = name.partition("-")
         return HashEmbedder(int(dim) if dim else 64)
-    return SentenceTransformerEmbedder(name)
+    return SentenceTransformerEmbedder(name, threads=threads)

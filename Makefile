@@ -1,0 +1,60 @@
+# supportbot task runner. `make` lists the targets.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+STAMP  := $(VENV)/.installed
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-fast lint format bench bench-quality eval clean
+
+help: ## Show this list
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	@# The CPU build of torch, pinned: an unpinned torch would pull a multi-GB CUDA build.
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install supportbot with its dev tools
+
+run: install ## Ingest kb_docs/ and serve the demo page and the console on http://$(HOST):$(PORT)
+	$(BIN)/supportbot ingest
+	$(BIN)/supportbot demo --port $(PORT)
+	$(BIN)/supportbot serve --host $(HOST) --port $(PORT)
+
+test: install ## Run the whole test suite (browser/PostgreSQL/Redis tests skip without them)
+	$(BIN)/pytest
+
+test-fast: install ## Tests without the real model and the browser
+	$(BIN)/pytest -m "not real_model and not browser"
+
+lint: install ## ruff (lint and format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check bot ingest
+	$(BIN)/mypy
+
+format: install ## Apply ruff's formatting and safe fixes
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format bot ingest
+
+eval: install ## Answer quality on the sample knowledge base's question set
+	$(BIN)/supportbot eval --questions benchmarks/questions/sample-kb.csv
+
+bench: install ## Ingestion speed, chat latency and sample-KB quality (writes var/bench/)
+	$(PY) -m benchmarks.ingest_speed --out var/bench/ingest.json
+	$(PY) -m benchmarks.chat_latency --out var/bench/latency.json
+	$(BIN)/supportbot eval --questions benchmarks/questions/sample-kb.csv --json > var/bench/sample-kb.json
+
+bench-quality: install ## Public benchmarks (BANKING77, BANKING77-OOS, xSID, COVID-QA)
+	$(PY) -m benchmarks.quality.run --out var/bench
+
+clean: ## Remove the index, the database and caches (keeps .venv)
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache test-artifacts
