@@ -27,7 +27,7 @@ install: $(STAMP) ## Create .venv and install supportbot with its dev tools
 
 run: install ## Ingest kb_docs/ and serve the demo page and the console on http://$(HOST):$(PORT)
 	$(BIN)/supportbot ingest
-	$(BIN)/supportbot demo --port $(PORT)
+	$(BIN)/supportbot demo --host $(HOST) --port $(PORT)
 	$(BIN)/supportbot serve --host $(HOST) --port $(PORT)
 
 test: install ## Run the whole test suite (browser/PostgreSQL/Redis tests skip without them)

@@ -51,11 +51,7 @@ def run_eval(
         outcomes = [evaluator.ask(q) for q in items]
         tuned: dict[str, Any] | None = None
         if tune:
-            from bot.tuning import tune_policy, write_calibration
-
-            tuned = tune_policy(outcomes, max_wrong=max_wrong)
-            write_calibration(evaluator.retriever.index.path, tuned)
-            evaluator.reload()
+            tuned = _tune(evaluator, items, max_wrong=max_wrong)
             outcomes = [evaluator.ask(q) for q in items]
     finally:
         evaluator.close()
@@ -77,6 +73,22 @@ def run_eval(
     else:
         _print(summary, outcomes)
     return 0
+
+
+def _tune(evaluator: Evaluator, items: list[Any], *, max_wrong: float) -> dict[str, Any]:
+    """Weights first (they change the features), then calibration and thresholds on the
+    features the tuned weights produce."""
+    from bot.tuning import tune_policy, tune_weights, write_calibration
+
+    folder = evaluator.retriever.index.path
+    weights = tune_weights(evaluator.retriever, items)
+    write_calibration(folder, {"weights": weights})
+    evaluator.reload()
+    tuned = tune_policy([evaluator.ask(q) for q in items], max_wrong=max_wrong)
+    tuned["weights"] = weights
+    write_calibration(folder, tuned)
+    evaluator.reload()
+    return tuned
 
 
 def _print(summary: dict[str, Any], outcomes: list[Outcome]) -> None:

@@ -43,6 +43,16 @@ class Weights:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """Dense hits (chunk rows and cosine similarities, best first) and lexical scores per
+    article row (relative to the best), for one query."""
+
+    rows: np.ndarray
+    sims: np.ndarray
+    lexical: dict[int, float]
+
+
+@dataclass(frozen=True)
 class Candidate:
     """One topic as retrieval ranked it, shown in the visitor's language where possible."""
 
@@ -109,25 +119,9 @@ class Retriever:
         if n_chunks == 0:
             return Retrieval(text, lang, [], _empty_features(), self.index.name, 0.0)
         query = self.embedder.embed([text])
-        k = min(DENSE_K, n_chunks)
-        sims, rows = self.index.dense.search(query, k)
-        dense = _per_article(rows[0], sims[0], self.index.chunk_article_rows, self.weights.vote)
-        lexical_rel = self._lexical(text, lang)
-        articles = set(dense) | set(lexical_rel)
-        floor = float(sims[0][-1])  # articles not among the k nearest score at most this
-        w_lex = self.weights.lexical.get(lang, 0.25)
-        scored = []
-        for a in articles:
-            d = dense.get(a, (floor, -1))[0]
-            lex = lexical_rel.get(a, 0.0)
-            scored.append((d + w_lex * lex, a, d, lex))
-        # Collapse language versions into one topic, keeping its best-scoring version.
-        best_by_group: dict[str, tuple[float, int, float, float]] = {}
-        for item in sorted(scored, reverse=True):
-            group = self._article_group[item[1]]
-            best_by_group.setdefault(group, item)
-        ranked = sorted(best_by_group.values(), reverse=True)[:limit]
-        candidates = [self._candidate(item, lang, query[0], dense) for item in ranked]
+        evidence = self.evidence(text, lang, query)
+        ranked = self.fuse(evidence, lang)[:limit]
+        candidates = [self._candidate(item, lang, query[0]) for item in ranked]
         features = _features(candidates, lang)
         features.update(self._word_evidence(text, lang, candidates))
         return Retrieval(
@@ -138,6 +132,36 @@ class Retriever:
             self.index.name,
             (time.perf_counter() - started) * 1000,
         )
+
+    def evidence(self, text: str, lang: str, query: np.ndarray) -> Evidence:
+        """The raw dense and lexical hits for a query, before any weighting."""
+        k = min(DENSE_K, len(self.index.chunks))
+        sims, rows = self.index.dense.search(query, k)
+        return Evidence(rows[0], sims[0], self._lexical(text, lang))
+
+    def fuse(
+        self, evidence: Evidence, lang: str, weights: Weights | None = None
+    ) -> list[tuple[float, int, float, float]]:
+        """Topics best first, as (score, article row, dense, lexical), each topic once in its
+        best-scoring language version."""
+        weights = weights or self.weights
+        dense = _per_article(
+            evidence.rows, evidence.sims, self.index.chunk_article_rows, weights.vote
+        )
+        floor = float(evidence.sims[-1])  # articles not among the k nearest score at most this
+        w_lex = weights.lexical.get(lang, 0.25)
+        scored = []
+        for a in set(dense) | set(evidence.lexical):
+            d = dense.get(a, floor)
+            lex = evidence.lexical.get(a, 0.0)
+            scored.append((d + w_lex * lex, a, d, lex))
+        best_by_group: dict[str, tuple[float, int, float, float]] = {}
+        for item in sorted(scored, reverse=True):
+            best_by_group.setdefault(self._article_group[item[1]], item)
+        return sorted(best_by_group.values(), reverse=True)
+
+    def group_of_row(self, article_row: int) -> str:
+        return self._article_group[article_row]
 
     def _lexical(self, text: str, lang: str) -> dict[int, float]:
         """Per article: its best BM25 score relative to the best article's."""
@@ -198,7 +222,6 @@ class Retriever:
         item: tuple[float, int, float, float],
         lang: str,
         query: np.ndarray,
-        dense: dict[int, tuple[float, int]],
     ) -> Candidate:
         score, article_row, d, lex = item
         article = self.index.articles[self._article_ids[article_row]]
@@ -254,21 +277,17 @@ class Retriever:
 
 def _per_article(
     rows: np.ndarray, sims: np.ndarray, chunk_article_rows: np.ndarray, vote: float
-) -> dict[int, tuple[float, int]]:
+) -> dict[int, float]:
     """Article score = (1 - vote) * best chunk + vote * mean of its best three chunks: one
     lucky chunk counts less than several good ones (nearest-neighbour voting)."""
     hits: dict[int, list[float]] = {}
-    best_row: dict[int, int] = {}
     for row, sim in zip(rows.tolist(), sims.tolist(), strict=True):
-        if row < 0:
-            continue
-        article = int(chunk_article_rows[row])
-        hits.setdefault(article, []).append(sim)
-        best_row.setdefault(article, row)
+        if row >= 0:
+            hits.setdefault(int(chunk_article_rows[row]), []).append(sim)
     result = {}
     for article, values in hits.items():
         top3 = values[:3] + [values[-1]] * max(0, 3 - len(values))
-        result[article] = ((1 - vote) * values[0] + vote * float(np.mean(top3)), best_row[article])
+        result[article] = (1 - vote) * values[0] + vote * float(np.mean(top3))
     return result
 
 

@@ -19,10 +19,74 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-from bot.evaluate import Outcome
+from bot.evaluate import Outcome, Question
+from bot.language import detect_language
 from bot.policy import FEATURES
+from bot.retrieval import Evidence, Retriever, Weights
 
 CALIBRATION_FILE = "calibration.json"
+
+
+LEXICAL_GRID = (0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0)
+VOTE_GRID = (0.0, 0.3, 0.6)
+
+
+def tune_weights(retriever: Retriever, questions: Sequence[Question]) -> dict[str, Any]:
+    """Pick the lexical weight per language and the neighbour-vote share that rank the
+    expected article first most often. Each query is embedded and searched once; only the
+    cheap fusion is repeated per grid point."""
+    cases: list[tuple[str, Evidence, str]] = []
+    for q in questions:
+        expected = retriever.index.articles.get(q.expected)
+        if expected is None:
+            continue
+        fallback = q.lang if q.lang in retriever.languages else retriever.default_language
+        lang = detect_language(q.text, languages=retriever.languages, fallback=fallback)
+        query = retriever.embedder.embed([q.text])
+        cases.append((lang, retriever.evidence(q.text, lang, query), expected.group_id))
+    default = retriever.weights
+    langs = sorted({lang for lang, _, _ in cases})
+
+    def hits(lang: str, weights: Weights) -> int:
+        return sum(
+            1
+            for case_lang, evidence, group in cases
+            if case_lang == lang and _top_group(retriever, evidence, lang, weights) == group
+        )
+
+    best: tuple[int, float, dict[str, float]] | None = None
+    for vote in VOTE_GRID:
+        chosen: dict[str, float] = {}
+        total = 0
+        for lang in langs:
+            base = default.lexical.get(lang, 0.25)
+            # ties go to the weight nearest the default: no change without evidence
+            score, weight = max(
+                (
+                    hits(lang, Weights(lexical={**default.lexical, lang: w}, vote=vote)),
+                    -abs(w - base),
+                    w,
+                )
+                for w in LEXICAL_GRID
+            )[::2]
+            chosen[lang] = weight
+            total += score
+        if best is None or total > best[0] or (total == best[0] and vote == default.vote):
+            best = (total, vote, chosen)
+    assert best is not None
+    before = sum(hits(lang, default) for lang in langs)
+    return {
+        "lexical": {**default.lexical, **best[2]},
+        "vote": best[1],
+        "top1_before": round(before / max(1, len(cases)), 4),
+        "top1_after": round(best[0] / max(1, len(cases)), 4),
+        "questions": len(cases),
+    }
+
+
+def _top_group(retriever: Retriever, evidence: Evidence, lang: str, weights: Weights) -> str | None:
+    ranked = retriever.fuse(evidence, lang, weights)
+    return retriever.group_of_row(ranked[0][1]) if ranked else None
 
 
 def _matrix(outcomes: Sequence[Outcome]) -> np.ndarray:
@@ -123,6 +187,14 @@ def choose_clarify_threshold(
         if gain > best_gain:
             best_t, best_gain = float(t), gain
     return best_t
+
+
+def read_calibration(version_dir: Path) -> dict[str, Any]:
+    path = version_dir / CALIBRATION_FILE
+    if not path.exists():
+        return {}
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
 
 
 def write_calibration(version_dir: Path, tuned: dict[str, Any]) -> Path:
