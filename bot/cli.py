@@ -98,6 +98,123 @@ def index_rollback(version: str, index_dir: Path | None) -> None:
     click.echo(f"published {version}")
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="More than one needs SUPPORTBOT_REDIS_URL (events) and PostgreSQL.",
+)
+@click.option("--reload", is_flag=True, help="Restart on code changes (development).")
+def serve(host: str, port: int, workers: int, reload: bool) -> None:
+    """Serve the widget API, the demo page and the agent console."""
+    import uvicorn
+
+    settings = _settings()
+    if workers > 1 and (not settings.redis_url or settings.database_url.startswith("sqlite")):
+        raise click.UsageError(
+            "--workers > 1 needs SUPPORTBOT_REDIS_URL and a PostgreSQL "
+            "SUPPORTBOT_DATABASE_URL (workers must share events and data)"
+        )
+    uvicorn.run(
+        "bot.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        log_level="info",
+        proxy_headers=True,
+    )
+
+
+@cli.group()
+def agents() -> None:
+    """Support agents who log in to the console."""
+
+
+def _database() -> Any:
+    from bot.db import Database, create_schema
+
+    db = Database(_settings().database_url)
+    create_schema(db.engine)
+    return db
+
+
+@agents.command("add")
+@click.argument("email")
+@click.option("--name", required=True, help='Shown to visitors, e.g. "Anna".')
+@click.option("--role", type=click.Choice(["agent", "lead"]), default="agent", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin (one line).")
+def agents_add(email: str, name: str, role: str, password_stdin: bool) -> None:
+    """Add an agent; the password is asked for (or read from stdin) and stored hashed."""
+    from bot.agents import AgentError, create_agent
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    db = _database()
+    try:
+        with db.session() as session:
+            agent = create_agent(
+                session=session, email=email, name=name, password=password, role=role
+            )
+            click.echo(f"added {agent.email} ({agent.name}, {agent.role})")
+    except AgentError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    finally:
+        db.dispose()
+
+
+@agents.command("list")
+def agents_list() -> None:
+    """One line per agent: email, name, role, presence, last seen."""
+    from bot.agents import list_agents
+
+    db = _database()
+    try:
+        with db.session() as session:
+            rows = list_agents(session=session)
+            if not rows:
+                click.echo("no agents yet: add one with `supportbot agents add EMAIL --name N`")
+            for agent in rows:
+                seen = "-"
+                if agent.last_seen_at:
+                    seen = agent.last_seen_at.isoformat(timespec="seconds")
+                click.echo(
+                    f"{agent.email:<32} {agent.name:<20} {agent.role:<5} "
+                    f"{agent.presence:<8} last seen {seen}"
+                )
+    finally:
+        db.dispose()
+
+
+@agents.command("token")
+@click.argument("email")
+@click.option("--days", type=click.IntRange(1, 3650), default=90, show_default=True)
+def agents_token(email: str, days: int) -> None:
+    """Print a bearer token for the agent API (/api/v1/agent) acting as EMAIL."""
+    from bot.agents import get_agent_by_email, issue_api_token
+    from bot.models import utcnow
+
+    db = _database()
+    try:
+        with db.session() as session:
+            agent = get_agent_by_email(session=session, email=email)
+            if agent is None:
+                click.echo(f"error: no agent with the email {email}", err=True)
+                sys.exit(2)
+            token = issue_api_token(session=session, agent=agent, now=utcnow(), days=days)
+        click.echo(token)
+    finally:
+        db.dispose()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `supportbot` script; returns the exit code."""
     try:
@@ -183,3 +300,13 @@ def eval_command(
             ingest_first=not no_ingest,
         )
     )
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+def demo(host: str, port: int) -> None:
+    """Create (or reset) the demo agent and print where to look (development only)."""
+    from bot.cli_demo import run_demo
+
+    sys.exit(run_demo(_settings(), host=host, port=port))

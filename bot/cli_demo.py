@@ -26,8 +26,13 @@ def run_demo(settings: Settings, *, host: str, port: int) -> int:
         with db.session() as session:
             agent = get_agent_by_email(session=session, email=DEMO_EMAIL)
             if agent is None:
-                create_agent(session=session, email=DEMO_EMAIL, name="Demo Agent",
-                             password=password, role="lead")
+                create_agent(
+                    session=session,
+                    email=DEMO_EMAIL,
+                    name="Demo Agent",
+                    password=password,
+                    role="lead",
+                )
             else:  # a new password every run: nothing stays guessable on a shared laptop
                 agent.password_hash = hash_password(password)
     finally:

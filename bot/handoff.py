@@ -138,6 +138,8 @@ def _attempts(messages: Sequence[Message]) -> list[dict[str, Any]]:
             continue
         question = by_id.get(m.reply_to_id or "")
         retrieval = (m.details or {}).get("retrieval", {})
+        if m.kind == "handoff" and not retrieval:
+            continue  # handing off on request is not an attempt to answer
         attempts.append(
             {
                 "question": question.text if question else None,

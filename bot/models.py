@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -28,25 +29,23 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-class UTCDateTime(DateTime):
-    """Timezone-aware in Python everywhere; SQLite drops the zone, so it is put back on read."""
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware in Python everywhere. SQLite keeps no zone, so values are stored as UTC
+    and the zone is put back on read. (A TypeDecorator, because a plain DateTime subclass is
+    replaced by the dialect's own type and its result processor never runs.)"""
 
+    impl = DateTime(timezone=True)
     cache_ok = True
 
-    def __init__(self) -> None:
-        super().__init__(timezone=True)
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(dt.UTC)
+        return value
 
-    def result_processor(self, dialect: Any, coltype: Any) -> Any:
-        parent = super().result_processor(dialect, coltype)
-
-        def process(value: Any) -> Any:
-            if parent is not None:
-                value = parent(value)
-            if isinstance(value, dt.datetime) and value.tzinfo is None:
-                value = value.replace(tzinfo=dt.UTC)
-            return value
-
-        return process
+    def process_result_value(self, value: Any, dialect: Any) -> dt.datetime | None:
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value
 
 
 class Base(DeclarativeBase):

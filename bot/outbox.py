@@ -15,6 +15,7 @@ receivers refuse a timestamp older than a few minutes (see `verify_signature`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -172,8 +173,15 @@ class OutboxWorker:
     async def run(self) -> None:
         """Deliver forever; the app's lifespan starts this as a background task."""
         while True:
+            current = asyncio.ensure_future(asyncio.to_thread(self.deliver_due))
             try:
-                await asyncio.to_thread(self.deliver_due)
+                await asyncio.shield(current)
+            except asyncio.CancelledError:
+                # Shutting down: let the round in flight finish, so its database connection
+                # is back in the pool before the app disposes of the engine.
+                with contextlib.suppress(Exception):
+                    await current
+                raise
             except Exception:  # keep the loop alive; the items stay in the table
                 log.exception("outbox delivery round failed")
             await asyncio.sleep(self.settings.outbox_poll_seconds)
