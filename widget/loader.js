@@ -1,22 +1,15 @@
-/* supportbot loader: the only code that runs on the host page.
- *
- * It adds a launcher button (inside a shadow root, so the host page's CSS cannot reach it and
- * ours cannot leak out) and the chat panel, an iframe served by the bot. The two talk through
- * postMessage with a namespaced event table; every message is checked for origin and source.
- *
- *   <script src="https://BOT/widget/loader.js" data-color="#1f5f4a" data-position="right"
- *           data-title="Support" data-greeting="Hi!" data-lang="de" async></script>
- *
- * Public API: window.SupportBot.open() / close() / toggle() / identify({external_id, user_hash,
- * name, email}). Calls made before the script loaded can be queued in window.SupportBot.q.
- */
+/* supportbot loader: the only code that runs on the host page. It adds a launcher (in a
+ * shadow root: host CSS cannot reach it, ours cannot leak) and the chat panel (an iframe from
+ * the bot). They talk by postMessage, namespaced, origin- and source-checked both ways.
+ * data-color, data-position="right|left", data-title, data-greeting, data-lang configure it;
+ * window.SupportBot.open/close/toggle/identify drive it (calls queued in SupportBot.q run). */
 (function () {
   'use strict';
 
   const NS = 'supportbot:';
   if (window.SupportBot && window.SupportBot.version) return; // the tag was added twice
 
-  // document.currentScript is set for async classic scripts too; the query is for old engines.
+  // currentScript is set for async scripts too; the query covers engines that lack it.
   const script = document.currentScript ||
     document.querySelector('script[src*="/widget/loader.js"]');
   if (!script || !script.src) return;
@@ -31,7 +24,6 @@
       frame: 'Support-Chat' },
     da: { open: 'Åbn chat', close: 'Luk chat', unread: '{n} ulæste', frame: 'Supportchat' },
   };
-  const DEFAULT_COLOR = '#1f5f4a';
   const data = script.dataset;
 
   // Language: data-lang, then the host page's <html lang>, then the browser's.
@@ -46,14 +38,14 @@
   }
   const LANG = pickLang();
   const T = TEXT[LANG];
-  const COLOR = /^#([0-9a-f]{3}){1,2}$/i.test(data.color || '') ? data.color : DEFAULT_COLOR;
+  const COLOR = /^#([0-9a-f]{3}){1,2}$/i.test(data.color || '') ? data.color : '#1f5f4a';
   const LEFT = data.position === 'left';
 
   // WCAG relative luminance; the icon colour is whichever of black/white contrasts more.
   function luminance(hex) {
     let h = hex.slice(1);
     if (h.length === 3) h = h.replace(/./g, '$&$&');
-    const c = [0, 2, 4].map(function (i) {
+    const c = [0, 2, 4].map((i) => {
       const v = parseInt(h.substr(i, 2), 16) / 255;
       return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
     });
@@ -62,57 +54,40 @@
   const L = luminance(COLOR);
   const ON_COLOR = 1.05 / (L + 0.05) >= (L + 0.05) / 0.05 ? '#ffffff' : '#000000';
 
-  // Host-page storage (only the open/closed state lives here; the conversation itself is kept
-  // by the panel on the bot origin). Memory fallback when storage is blocked.
+  // Host-page storage holds only the open state (the conversation lives on the bot origin).
+  // Blocked storage throws: then a memory copy lasts for this page.
   const memory = {};
-  let local = null;
-  try {
-    local = window.localStorage;
-    local.setItem(NS + 'probe', '1');
-    local.removeItem(NS + 'probe');
-  } catch (e) { local = null; }
   const store = {
-    get: function (k) {
-      try { if (local) return local.getItem(NS + k); } catch (e) { /* fall through */ }
-      return k in memory ? memory[k] : null;
+    get: (k) => {
+      try { return localStorage.getItem(NS + k); } catch (e) { return memory[k] || null; }
     },
-    set: function (k, v) {
+    set: (k, v) => {
       memory[k] = v;
-      try { if (local) local.setItem(NS + k, v); } catch (e) { /* memory copy holds it */ }
+      try { localStorage.setItem(NS + k, v); } catch (e) { /* the memory copy holds it */ }
     },
   };
 
   // px only (never rem/em): the host may set html { font-size: 40px }.
-  const CSS = `
-    :host { all: initial; }
-    * { box-sizing: border-box; }
-    .launcher { all: initial; position: fixed; bottom: 20px; ${LEFT ? 'left' : 'right'}: 20px;
-      z-index: 2147483000; width: 56px; height: 56px; border-radius: 50%; cursor: pointer;
-      background: ${COLOR}; color: ${ON_COLOR}; display: flex; align-items: center;
-      justify-content: center; box-shadow: 0 4px 14px rgba(0,0,0,.25); }
-    .launcher:hover { transform: scale(1.05); }
-    .launcher:focus-visible { outline: 3px solid #0b57d0; outline-offset: 3px;
-      box-shadow: 0 0 0 6px #fff, 0 4px 14px rgba(0,0,0,.25); }
-    .launcher svg { width: 28px; height: 28px; fill: none; stroke: currentColor;
-      stroke-width: 2; stroke-linecap: round; stroke-linejoin: round; display: block; }
-    .badge { all: initial; position: absolute; top: -4px; ${LEFT ? 'right' : 'left'}: -4px;
-      min-width: 22px; height: 22px; padding: 0 6px; border-radius: 11px; background: #b3261e;
-      color: #fff; font: bold 12px/22px system-ui, sans-serif; text-align: center;
-      box-shadow: 0 0 0 2px #fff; }
-    .badge[hidden] { display: none; }
-    .panel { all: initial; position: fixed; z-index: 2147483001; bottom: 88px;
-      ${LEFT ? 'left' : 'right'}: 20px; width: 380px; height: 640px;
-      max-height: calc(100vh - 108px); max-width: calc(100vw - 40px); border: 0;
-      border-radius: 16px; background: #fff; box-shadow: 0 8px 32px rgba(0,0,0,.28);
-      display: none; color-scheme: light; }
-    .open .panel { display: block; }
-    @media (max-width: 480px) {
-      .panel { inset: 0; width: 100%; height: 100%; max-width: none; max-height: none;
-        border-radius: 0; }
-      .open .launcher { display: none; }
-    }
-    @media (prefers-reduced-motion: reduce) { .launcher:hover { transform: none; } }
-  `;
+  const SIDE = LEFT ? 'left' : 'right';
+  const CSS = `:host{all:initial}
+.launcher{all:initial;position:fixed;bottom:20px;${SIDE}:20px;z-index:2147483000;width:56px;
+height:56px;border-radius:50%;cursor:pointer;background:${COLOR};color:${ON_COLOR};display:flex;
+align-items:center;justify-content:center;box-shadow:0 4px 14px rgba(0,0,0,.25)}
+.launcher:focus-visible{outline:3px solid #0b57d0;outline-offset:3px;
+box-shadow:0 0 0 6px #fff,0 4px 14px rgba(0,0,0,.25)}
+.launcher svg{width:28px;height:28px;fill:none;stroke:currentColor;stroke-width:2;
+stroke-linecap:round;stroke-linejoin:round;display:block}
+.badge{all:initial;position:absolute;top:-4px;${LEFT ? 'right' : 'left'}:-4px;min-width:22px;
+height:22px;padding:0 6px;box-sizing:border-box;border-radius:11px;background:#b3261e;
+color:#fff;font:bold 12px/22px system-ui,sans-serif;text-align:center;box-shadow:0 0 0 2px #fff}
+.badge[hidden]{display:none}
+.panel{all:initial;position:fixed;z-index:2147483001;bottom:88px;${SIDE}:20px;width:380px;
+height:640px;max-height:calc(100vh - 108px);max-width:calc(100vw - 40px);border:0;
+border-radius:16px;background:#fff;box-shadow:0 8px 32px rgba(0,0,0,.28);display:none;
+color-scheme:light}
+.open .panel{display:block}
+@media (max-width:480px){.panel{inset:0;width:100%;height:100%;max-width:none;max-height:none;
+border-radius:0}.open .launcher{display:none}}`;
 
   const ICON_CHAT = 'M21 12a8 8 0 0 1-11.6 7.1L4 20l1-4.6A8 8 0 1 1 21 12z';
   const ICON_CLOSE = 'M6 6l12 12M18 6L6 18';
@@ -125,7 +100,7 @@
 
   function el(tag, cls) {
     const node = document.createElement(tag);
-    if (cls) node.className = cls;
+    node.className = cls || '';
     return node;
   }
 
@@ -137,31 +112,28 @@
     host.style.setProperty('all', 'initial', 'important');
     host.style.setProperty('display', 'block', 'important');
     const shadow = host.attachShadow({ mode: 'open' });
-    if (shadow.adoptedStyleSheets && window.CSSStyleSheet &&
-        'replaceSync' in CSSStyleSheet.prototype) {
-      // Constructed sheets are CSSOM, so a strict host CSP without 'unsafe-inline' allows them.
+    try { // a constructed sheet is CSSOM: a host CSP without 'unsafe-inline' allows it
       const sheet = new CSSStyleSheet();
       sheet.replaceSync(CSS);
       shadow.adoptedStyleSheets = [sheet];
-    } else {
-      const style = el('style');
-      style.textContent = CSS;
-      shadow.appendChild(style);
+    } catch (e) { // older engines
+      shadow.appendChild(el('style')).textContent = CSS;
     }
     root = el('div');
     launcher = el('button', 'launcher');
     launcher.type = 'button';
     launcher.setAttribute('aria-controls', 'supportbot-panel');
-    const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+    const SVG = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(SVG, 'svg');
     svg.setAttribute('viewBox', '0 0 24 24');
     svg.setAttribute('aria-hidden', 'true');
-    icon = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+    icon = document.createElementNS(SVG, 'path');
     svg.appendChild(icon);
     badge = el('span', 'badge');
     badge.setAttribute('aria-hidden', 'true');
     badge.hidden = true;
     launcher.append(svg, badge);
-    launcher.addEventListener('click', function () { toggle(); });
+    launcher.addEventListener('click', () => toggle());
 
     const params = new URLSearchParams({ origin: HOST_ORIGIN, lang: LANG, color: COLOR });
     if (data.title) params.set('title', data.title.slice(0, 80));
@@ -195,25 +167,25 @@
 
   // What the panel may tell us. Anything else, or from anyone else, is ignored.
   const FROM_PANEL = {
-    ready: function () {
+    ready() {
       ready = true;
       post('context', { page_url: location.href });
       if (identity) post('identify', identity);
       post(isOpen ? 'open' : 'close', { focus: false });
     },
-    unread: function (d) {
+    unread(d) {
       unread = Math.max(0, Math.min(999, parseInt(d.count, 10) || 0));
       render();
     },
-    close: function () { setOpen(false, true); },
+    close() { setOpen(false, true); },
   };
 
-  window.addEventListener('message', function (event) {
+  window.addEventListener('message', (event) => {
     if (event.origin !== BOT_ORIGIN || !frame || event.source !== frame.contentWindow) return;
     const msg = event.data;
     if (!msg || typeof msg.type !== 'string' || msg.type.indexOf(NS) !== 0) return;
     const name = msg.type.slice(NS.length);
-    if (!Object.prototype.hasOwnProperty.call(FROM_PANEL, name)) return;
+    if (!Object.hasOwn(FROM_PANEL, name)) return;
     FROM_PANEL[name](msg.data && typeof msg.data === 'object' ? msg.data : {});
   });
 
@@ -232,7 +204,7 @@
   function toggle() { setOpen(!isOpen, true); }
 
   // Escape closes when focus is on our launcher; inside the panel the panel handles it.
-  document.addEventListener('keydown', function (event) {
+  document.addEventListener('keydown', (event) => {
     if (event.key === 'Escape' && isOpen && document.activeElement === host) {
       setOpen(false, true);
     }
@@ -241,7 +213,7 @@
   function identify(visitor) {
     if (!visitor || typeof visitor !== 'object') return;
     identity = {};
-    ['external_id', 'user_hash', 'name', 'email'].forEach(function (key) {
+    ['external_id', 'user_hash', 'name', 'email'].forEach((key) => {
       if (visitor[key] != null) identity[key] = String(visitor[key]).slice(0, 256);
     });
     post('identify', identity);
@@ -249,8 +221,8 @@
 
   const api = {
     version: '1',
-    open: function () { setOpen(true, true); },
-    close: function () { setOpen(false, false); },
+    open: () => setOpen(true, true),
+    close: () => setOpen(false, false),
     toggle: toggle,
     identify: identify,
   };
@@ -259,9 +231,9 @@
 
   function start() {
     mount();
-    queued.forEach(function (call) {
+    queued.forEach((call) => {
       const fn = call && api[call[0]];
-      if (typeof fn === 'function') fn.apply(api, Array.prototype.slice.call(call, 1));
+      if (typeof fn === 'function') fn(...[].slice.call(call, 1));
     });
   }
   if (document.body) start();

@@ -3,7 +3,7 @@
 // messages typed while offline and the live event stream. The host page only ever learns an
 // unread count.
 
-import { api, backoff, isLost, isTransient, Live, NetworkError } from './panel-api.js';
+import { api, ApiError, backoff, isLost, isTransient, Live, NetworkError } from './panel-api.js';
 import { pickLanguage, translatePage, translator } from './panel-i18n.js';
 import { store } from './panel-store.js';
 import { greetingRow, messageRow, pendingRow, setFeedback, setPendingState } from './panel-view.js';
@@ -237,9 +237,10 @@ function formatTime(iso) {
   if (!iso) return '';
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return '';
-  return new Intl.DateTimeFormat(LANG, {
-    weekday: 'short', hour: '2-digit', minute: '2-digit',
-  }).format(date);
+  // In the visitor's own time zone; the weekday only when it is not today.
+  const options = { hour: '2-digit', minute: '2-digit' };
+  if (date.toDateString() !== new Date().toDateString()) options.weekday = 'short';
+  return new Intl.DateTimeFormat(LANG, options).format(date);
 }
 
 // ---- messages in -----------------------------------------------------------------------------
@@ -508,16 +509,18 @@ function setOnline(online) {
 async function sendFeedback(message, helpful) {
   const before = state.feedback[message.id];
   const group = rows.get(`m${message.id}`)?.querySelector('.feedback');
+  // Stored at once: a reload right after the click still shows the vote.
   state.feedback[message.id] = helpful;
+  store.set('feedback', state.feedback);
   setFeedback(group, helpful, t);
   try {
     const { id, token } = state.conversation;
     await api('POST', `/conversations/${encodeURIComponent(id)}/feedback`, {
       token, body: { message_id: message.id, helpful },
     });
-    store.set('feedback', state.feedback);
   } catch {
     state.feedback[message.id] = before;
+    store.set('feedback', state.feedback);
     setFeedback(group, before, t);
     notify(t('error'));
   }
@@ -534,7 +537,8 @@ async function requestHandoff() {
     if (result?.reply) apply(result.reply);
     applyStatus(await api('GET', path, { token: conversation.token }));
   } catch (error) {
-    notify(error instanceof NetworkError ? t('handoffOffline') : t('error'));
+    if (error instanceof ApiError && error.status === 409) sync(); // already with the team
+    else notify(error instanceof NetworkError ? t('handoffOffline') : t('error'));
   } finally {
     ui.handoff.disabled = false;
     if (ui.handoff.hidden || document.activeElement === document.body) ui.input.focus();

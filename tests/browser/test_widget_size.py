@@ -1,0 +1,35 @@
+"""The widget stays small: it loads on every page of every site that embeds it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+WIDGET = Path(__file__).resolve().parents[2] / "widget"
+
+
+def test_loader_under_10_kb():
+    assert (WIDGET / "loader.js").stat().st_size < 10 * 1024
+
+
+def test_panel_under_60_kb():
+    files = [WIDGET / "panel.html", WIDGET / "panel.css", *WIDGET.glob("panel*.js")]
+    assert sum(f.stat().st_size for f in files) < 60 * 1024
+
+
+def test_no_html_parsing_of_text_and_no_eval():
+    for path in WIDGET.glob("*.js"):
+        source = path.read_text(encoding="utf-8")
+        for forbidden in (
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "eval(",
+            "new Function",
+            "document.write",
+            "'*')",
+        ):
+            assert forbidden not in source, f"{path.name} uses {forbidden}"
