@@ -80,8 +80,10 @@ def cut(text: str, limit: int) -> str:
             out.append(" ".join(kept))
         break
     result = "\n".join(out).strip()
-    if not result:  # one enormous sentence: cut at a word boundary
-        result = text[:limit].rsplit(" ", 1)[0] + " …"
+    if not result:  # one enormous sentence: cut at a word boundary, the " …" within the limit
+        head = text[: limit - 1]
+        head = head.rsplit(" ", 1)[0] if " " in head else head[: limit - 2]
+        result = head.rstrip() + " …"
     return result
 
 

@@ -43,15 +43,24 @@ def run_eval(
     try:
         items = read_questions(questions, default_lang="")
         evaluator = Evaluator(settings, embedder, index_dir)
+    except EvalInputError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return EXIT_INPUT
+    try:
         check_expected(items, evaluator.retriever, questions)
     except EvalInputError as exc:
+        evaluator.close()  # its temporary database must not outlive the command
         click.echo(f"error: {exc}", err=True)
         return EXIT_INPUT
     try:
         outcomes = [evaluator.ask(q) for q in items]
         tuned: dict[str, Any] | None = None
         if tune:
-            tuned = _tune(evaluator, items, max_wrong=max_wrong)
+            try:
+                tuned = _tune(evaluator, items, max_wrong=max_wrong)
+            except ValueError as exc:  # too few or one-sided questions: say so, no traceback
+                click.echo(f"error: cannot tune on {questions}: {exc}", err=True)
+                return EXIT_INPUT
             outcomes = [evaluator.ask(q) for q in items]
     finally:
         evaluator.close()
@@ -78,13 +87,23 @@ def run_eval(
 def _tune(evaluator: Evaluator, items: list[Any], *, max_wrong: float) -> dict[str, Any]:
     """Weights first (they change the features), then calibration and thresholds on the
     features the tuned weights produce."""
-    from bot.tuning import tune_policy, tune_weights, write_calibration
+    from bot.tuning import CALIBRATION_FILE, tune_policy, tune_weights, write_calibration
 
     folder = evaluator.retriever.index.path
+    stored = folder / CALIBRATION_FILE
+    before = stored.read_bytes() if stored.exists() else None
     weights = tune_weights(evaluator.retriever, items)
     write_calibration(folder, {"weights": weights})
     evaluator.reload()
-    tuned = tune_policy([evaluator.ask(q) for q in items], max_wrong=max_wrong)
+    try:
+        tuned = tune_policy([evaluator.ask(q) for q in items], max_wrong=max_wrong)
+    except ValueError:
+        # Servers read this file: a failed tuning must not leave its half behind.
+        if before is None:
+            stored.unlink(missing_ok=True)
+        else:
+            stored.write_bytes(before)
+        raise
     tuned["weights"] = weights
     write_calibration(folder, tuned)
     evaluator.reload()

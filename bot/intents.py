@@ -22,7 +22,7 @@ _HUMAN = re.compile(
     # German
     r"|mitarbeiter\w*|menschen?|mit (einer|einem) (person|menschen|mitarbeiter\w*)|"
     r"echte[nr]? person|kundendienst(mitarbeiter\w*)?|sachbearbeiter\w*|berater\w*|"
-    r"jemand(en)? sprechen|persönlich sprechen"
+    r"jemand(en|em)? (sprechen|reden)|persönlich sprechen"
     # Danish
     r"|menneske|rigtig person|medarbejder\w*|kundeservice ?medarbejder\w*|"
     r"tale med (en|nogen)|snakke med (en|nogen)|agent"
@@ -42,9 +42,11 @@ _SMALL_TALK: list[tuple[Intent, re.Pattern[str]]] = [
     (
         "thanks",
         re.compile(
-            r"^(thanks?( you)?( so much| a lot| very much)?|thx|ty|cheers|"
-            r"danke( schön| sehr)?|vielen dank|dankeschön|tak( skal du have| for "
-            r"hjælpen)?|mange tak|tusind tak)( for (your|the) help)?$"
+            # "ok thanks", "vielen Dank für Ihre Hilfe": a polite goodbye, not a question
+            r"^((ok(ay)?|great|perfect|super|prima|perfekt|fint|alright|cool) )?"
+            r"(thanks?( you)?( so much| a lot| very much)?|thx|ty|cheers|many thanks|"
+            r"danke( schön| sehr)?|vielen dank|dankeschön|tak( skal du have)?|mange tak|"
+            r"tusind tak)( for (your|the) help| für (die|ihre|deine|eure) hilfe| for hjælpen)?$"
         ),
     ),
     (

@@ -171,6 +171,12 @@ class ConversationPublic(BaseModel):
     rating: int | None
 
 
+class ConversationDetail(ConversationPublic):
+    """`GET /conversations/{id}`: the conversation with its open handoff, if any."""
+
+    handoff: HandoffPublic | None
+
+
 class ConversationCreated(ConversationPublic):
     token: str
     messages: list[MessagePublic]

@@ -138,16 +138,21 @@ def append_message(
 def find_client_message(
     *, session: Session, conversation_id: str, client_id: str
 ) -> Message | None:
+    # The agent is loaded now: a retry's messages are rendered after the session closes.
     return session.scalar(
-        select(Message).where(
-            Message.conversation_id == conversation_id, Message.client_id == client_id
-        )
+        select(Message)
+        .options(selectinload(Message.agent))
+        .where(Message.conversation_id == conversation_id, Message.client_id == client_id)
     )
 
 
 def reply_of(*, session: Session, message_id: str) -> Message | None:
     return session.scalar(
-        select(Message).where(Message.reply_to_id == message_id).order_by(Message.seq).limit(1)
+        select(Message)
+        .options(selectinload(Message.agent))
+        .where(Message.reply_to_id == message_id)
+        .order_by(Message.seq)
+        .limit(1)
     )
 
 

@@ -67,6 +67,7 @@ def tokenize(text: str, lang: str) -> list[str]:
     return [_fold(s) for s in stems if s]
 
 
+@lru_cache(maxsize=1 << 18)  # a knowledge base repeats its words: fold each one once
 def _fold(word: str) -> str:
     word = word.replace("ß", "ss").replace("ae", "a").replace("oe", "o").replace("ue", "u")
     return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode() or word

@@ -87,7 +87,9 @@ def ingest(
     with ingest_lock(options.index_dir):
         remove_leftovers(options.index_dir)
         previous = _previous(options, embedder)
-        report.previous = previous.name if previous else None
+        # The published version, even when it cannot be built on (another model): it is what
+        # this run replaces.
+        report.previous = current_version(options.index_dir)
         articles, files = _load_articles(options, previous, report, progress)
         plan = _Plan.make(articles, previous)
         report.added, report.changed, report.removed = plan.added, plan.changed, plan.removed
@@ -97,6 +99,8 @@ def ingest(
         same = previous is not None and previous.manifest.get("content_hash") == content_hash
         if options.check_only or same:
             report.version = report.previous
+            if same and previous is not None:
+                report.chunks = len(previous.chunks)
             report.seconds = time.perf_counter() - started
             return report
         chunks, vectors = _chunks_and_vectors(

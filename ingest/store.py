@@ -30,7 +30,9 @@ from ingest.lexical import LexicalIndex, build_lexical, load_lexical, save_lexic
 
 FORMAT = 1
 CURRENT = "CURRENT"
-_VERSION = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}(-\d+)?$")
+# Names sort by build time; milliseconds keep two builds within one second in order (older
+# indexes have whole seconds only).
+_VERSION = re.compile(r"^\d{8}T\d{6}(\d{3})?Z-[0-9a-f]{8}(-\d+)?$")
 
 
 class IndexStoreError(Exception):
@@ -41,6 +43,10 @@ class IndexStoreError(Exception):
 
 class IndexNotFound(IndexStoreError):
     exit_code = 3
+
+
+class IndexCorrupt(IndexNotFound):
+    """A version whose files cannot be read (truncated, edited by hand): as good as missing."""
 
 
 class IndexMismatch(IndexStoreError):
@@ -92,7 +98,8 @@ class IndexVersion:
 
 
 def new_version_name(content_hash: str, index_dir: Path, now: dt.datetime | None = None) -> str:
-    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
+    now = now or dt.datetime.now(dt.UTC)
+    stamp = f"{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}Z"
     name = f"{stamp}-{content_hash[:8]}"
     n = 1
     while (index_dir / name).exists():
@@ -204,6 +211,8 @@ def load_version(
         manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise IndexNotFound(f"index version {name!r} not found in {index_dir}") from None
+    except ValueError as exc:
+        raise IndexCorrupt(f"index {name} has an unreadable manifest: {exc}") from exc
     if manifest.get("format") != FORMAT:
         raise IndexMismatch(f"index {name} has format {manifest.get('format')}, need {FORMAT}")
     if expect_model is not None and manifest["model"] != expect_model:
@@ -211,21 +220,24 @@ def load_version(
             f"index {name} was built with {manifest['model']!r} but the configured model is "
             f"{expect_model!r}; re-run `supportbot ingest`"
         )
-    articles = {}
-    for row in _read_jsonl(path / "articles.jsonl"):
-        row.pop("sha256", None)
-        article = Article.from_dict(row)
-        articles[article.id] = article
-    chunks = [Chunk.from_dict(row) for row in _read_jsonl(path / "chunks.jsonl")]
-    dense = faiss.read_index(str(path / "index.faiss"))
+    try:
+        articles = {}
+        for row in _read_jsonl(path / "articles.jsonl"):
+            row.pop("sha256", None)
+            article = Article.from_dict(row)
+            articles[article.id] = article
+        chunks = [Chunk.from_dict(row) for row in _read_jsonl(path / "chunks.jsonl")]
+        dense = faiss.read_index(str(path / "index.faiss"))
+        lexical = load_lexical(path / "lexical")
+    except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
+        # faiss raises RuntimeError on a truncated file, json ValueError, a bad row KeyError
+        raise IndexCorrupt(f"index {name} cannot be read: {exc}") from exc
     if dense.ntotal != len(chunks) or dense.d != manifest["dimension"]:
         raise IndexMismatch(
             f"index {name} is inconsistent: {dense.ntotal} vectors of "
             f"dimension {dense.d}, {len(chunks)} chunks"
         )
-    return IndexVersion(
-        name, path, manifest, articles, chunks, dense, load_lexical(path / "lexical")
-    )
+    return IndexVersion(name, path, manifest, articles, chunks, dense, lexical)
 
 
 @contextlib.contextmanager

@@ -188,6 +188,8 @@ class LiveServer:
             time.sleep(0.05)
 
     def stop(self) -> None:
+        if self._agent is not None:
+            self._agent.close()
         self.server.should_exit = True
         self.thread.join(timeout=10)
 

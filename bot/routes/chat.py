@@ -17,7 +17,7 @@ from bot.events import conversation_channel
 from bot.schemas import (
     ConversationCreate,
     ConversationCreated,
-    ConversationPublic,
+    ConversationDetail,
     FeedbackCreate,
     HandoffCreate,
     HandoffPublic,
@@ -62,7 +62,7 @@ def create_conversation(
 
 @router.get(
     "/conversations/{conversation_id}",
-    response_model=ConversationPublic,
+    response_model=ConversationDetail,
     responses={401: ERRORS[401], 404: ERRORS[404]},
 )
 def get_conversation(conversation_id: str, chat: Chat, token: Token) -> dict[str, Any]:

@@ -1,0 +1,176 @@
+"""Hybrid search (hash embedder) and the hot swap of index versions."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from bot.policy import FEATURES
+from bot.retrieval import IndexHolder, Retriever
+from ingest.embed import HashEmbedder
+from ingest.store import current_version
+from tests.conftest import build_index
+from tests.kb_factory import write_article, write_tiny_kb
+
+
+def holder_for(index_dir: Path, dimension: int = 64) -> IndexHolder:
+    return IndexHolder(index_dir, HashEmbedder(dimension), languages=("en", "de", "da"),
+                       default_language="en")
+
+
+@pytest.fixture(scope="module")
+def sample(sample_index: Path) -> Retriever:
+    holder = holder_for(sample_index)
+    assert holder.refresh()
+    assert holder.current is not None
+    return holder.current
+
+
+@pytest.mark.parametrize(
+    ("question", "hint", "lang", "article"),
+    [
+        ("where is my parcel", "en", "en", "en/order-tracking"),
+        ("wo ist mein paket", "en", "de", "de/order-tracking"),
+        ("hvor er min pakke", "en", "da", "da/order-tracking"),
+        ("how do i return an item", "de", "en", "en/returns"),
+        ("Wie lange habe ich Zeit für eine Rücksendung?", "en", "de", "de/returns"),
+    ],
+)
+def test_search_finds_the_topic_in_the_visitors_language(
+    sample: Retriever, question: str, hint: str, lang: str, article: str
+) -> None:
+    result = sample.search(question, lang_hint=hint)
+
+    assert result.lang == lang
+    assert result.top is not None
+    assert result.top.article.id == article
+    assert result.top.article.lang == lang
+    assert result.top.in_visitor_language
+
+
+def test_a_short_ambiguous_message_keeps_the_hint(sample: Retriever) -> None:
+    assert sample.search("paypal", lang_hint="da").lang == "da"
+    assert sample.search("paypal", lang_hint="de").lang == "de"
+
+
+def test_the_result_carries_the_policys_features(sample: Retriever) -> None:
+    result = sample.search("how do i return an item", lang_hint="en")
+
+    assert set(FEATURES) <= result.features.keys()
+    assert all(math.isfinite(v) for v in result.features.values())
+    assert 0.0 <= result.features["coverage"] <= 1.0
+    assert result.features["lang_match"] == 1.0
+    assert result.features["margin"] == pytest.approx(
+        result.candidates[0].score - result.candidates[1].score)
+    assert result.index_version == sample.index.name
+    assert result.elapsed_ms > 0
+
+
+def test_candidates_are_one_per_topic_best_first(sample: Retriever) -> None:
+    result = sample.search("my parcel arrived damaged", lang_hint="en", limit=5)
+
+    groups = [c.group for c in result.candidates]
+    assert len(groups) == len(set(groups)) == 5
+    scores = [c.score for c in result.candidates]
+    assert scores == sorted(scores, reverse=True)
+    assert all(c.best_chunk is None or c.best_chunk.kind == "section" for c in result.candidates)
+
+
+def test_words_the_knowledge_base_never_uses_show_as_oov(sample: Retriever) -> None:
+    known = sample.search("how do i return an item", lang_hint="en").features
+    unknown = sample.search("do you sell kayaks or snowmobiles", lang_hint="en").features
+
+    assert unknown["oov"] > known["oov"]
+    assert unknown["idf_oov"] > known["idf_oov"]
+
+
+# -- a tiny knowledge base, changed under a running holder -----------------------------------
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> tuple[Path, Path]:
+    kb_dir = write_tiny_kb(tmp_path / "kb")
+    index_dir = tmp_path / "index"
+    build_index(kb_dir, index_dir)
+    return kb_dir, index_dir
+
+
+def test_a_topic_only_in_english_is_shown_and_flagged(tiny: tuple[Path, Path]) -> None:
+    _, index_dir = tiny
+    holder = holder_for(index_dir)
+    holder.refresh()
+    assert holder.current is not None
+
+    result = holder.current.search("Wann hat der Laden geöffnet?", lang_hint="de")
+
+    assert result.lang == "de"
+    assert result.top is not None
+    assert result.top.article.id == "en/stores"
+    assert result.top.in_visitor_language is False
+    assert result.features["lang_match"] == 0.0
+    assert holder.current.article_in("en/tracking", "de") is not None
+    assert holder.current.article_in("en/tracking", "de").id == "de/tracking"
+    assert holder.current.article_in("en/stores", "de").id == "en/stores"
+
+
+def test_refresh_swaps_in_a_new_version_and_old_retrievers_keep_working(
+    tiny: tuple[Path, Path],
+) -> None:
+    kb_dir, index_dir = tiny
+    holder = holder_for(index_dir)
+    assert holder.refresh() is True
+    old = holder.current
+    assert old is not None
+    assert holder.refresh() is False  # nothing new: no reload
+
+    write_article(kb_dir, "en", "kayaks", "Kayak rental",
+                  "We rent out sea kayaks at the Flensburg store on weekends.",
+                  ("Do you rent kayaks?",))
+    new_version = build_index(kb_dir, index_dir)
+
+    assert holder.refresh() is True
+    new = holder.current
+    assert new is not None and new is not old
+    assert new.index.name == new_version == current_version(index_dir)
+    assert new.search("do you rent kayaks", lang_hint="en").top.article.id == "en/kayaks"
+    # A request that grabbed the old retriever before the swap finishes on the old version.
+    result = old.search("do you rent kayaks", lang_hint="en")
+    assert result.index_version != new_version
+    assert "en/kayaks" not in [c.article.id for c in result.candidates]
+
+
+def test_a_new_calibration_file_reloads(tiny: tuple[Path, Path]) -> None:
+    _, index_dir = tiny
+    holder = holder_for(index_dir)
+    holder.refresh()
+    assert holder.current is not None and holder.current.calibration is None
+
+    (holder.current.index.path / "calibration.json").write_text(
+        '{"thresholds": {"answer": 0.9}}', encoding="utf-8")
+
+    assert holder.refresh() is True
+    assert holder.current.calibration == {"thresholds": {"answer": 0.9}}
+
+
+def test_a_version_for_another_model_is_refused_and_the_old_one_serves(
+    tiny: tuple[Path, Path],
+) -> None:
+    kb_dir, index_dir = tiny
+    holder = holder_for(index_dir)
+    holder.refresh()
+    serving = holder.current
+
+    build_index(kb_dir, index_dir, embedder=HashEmbedder(32))
+
+    assert holder.refresh() is False
+    assert holder.current is serving
+    assert holder.last_error is not None and "hash-32" in holder.last_error
+
+
+def test_no_index_yet(tmp_path: Path) -> None:
+    holder = holder_for(tmp_path / "empty")
+
+    assert holder.refresh() is False
+    assert holder.current is None
