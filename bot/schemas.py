@@ -139,6 +139,9 @@ class MessagePublic(BaseModel):
     quick_replies: list[dict[str, str]]
     agent_name: str | None
     handoff: dict[str, Any] | None
+    client_id: str | None = Field(
+        None, description="The visitor's own id for their message (matches SSE echoes)."
+    )
 
     @classmethod
     def of(cls, message: Message) -> MessagePublic:
@@ -156,6 +159,7 @@ class MessagePublic(BaseModel):
             quick_replies=details.get("quick_replies", []),
             agent_name=message.agent.name if message.agent else None,
             handoff=details.get("handoff"),
+            client_id=message.client_id if message.role == "visitor" else None,
         )
 
 
