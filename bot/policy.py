@@ -60,7 +60,7 @@ class Thresholds:
     """answer >= `answer`; clarify >= `clarify` (with at least two options); else hand off."""
 
     answer: float = 0.78
-    clarify: float = 0.5
+    clarify: float = 0.65
     clarify_options: int = 3
     clarify_window: float = 0.08  # options within this fused score of the top one are offered
 
