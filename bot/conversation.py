@@ -274,30 +274,12 @@ class ChatService:
         if email is None:
             if "@" not in message.text:
                 return None  # more detail for the agent, not a failed email address
-            return store.append_message(
-                session=session,
-                conversation=conversation,
-                role="bot",
-                kind="prompt",
-                lang=lang,
-                reply_to_id=message.id,
-                text=say("email_invalid", lang),
-            )
+            return _bot_says(session, message, "prompt", lang, say("email_invalid", lang))
         conversation.visitor_email = email
         when = handoff.answer_by if handoff and handoff.answer_by else self.clock()
-        return store.append_message(
-            session=session,
-            conversation=conversation,
-            role="bot",
-            kind="prompt",
-            lang=lang,
-            reply_to_id=message.id,
-            text=say(
-                "email_thanks",
-                lang,
-                email=email,
-                time=handoffs.format_time(when, lang, self.settings, self.clock()),
-            ),
+        time = handoffs.format_time(when, lang, self.settings, self.clock())
+        return _bot_says(
+            session, message, "prompt", lang, say("email_thanks", lang, email=email, time=time)
         )
 
     def _bot_reply(
@@ -312,16 +294,8 @@ class ChatService:
             lang = conversation.lang
             if intent not in ("empty", "ok"):
                 lang = self._detect(message.text, conversation.lang)
-            key = intent if intent != "empty" else "empty"
-            return store.append_message(
-                session=session,
-                conversation=conversation,
-                role="bot",
-                kind="smalltalk" if intent != "empty" else "prompt",
-                lang=lang,
-                reply_to_id=message.id,
-                text=say(key, lang),
-            )
+            kind = "prompt" if intent == "empty" else "smalltalk"
+            return _bot_says(session, message, kind, lang, say(intent, lang))
         if retriever is None:
             return self.handoff(
                 session,
@@ -619,6 +593,19 @@ class ChatService:
     def _publish(self, outbox: _Outbox) -> None:
         for channel, event in outbox.events:
             self.bus.publish(channel, event)
+
+
+def _bot_says(session: Session, reply_to: Message, kind: str, lang: str, text: str) -> Message:
+    """A reply in the bot's own words (no article, no confidence) to the visitor's message."""
+    return store.append_message(
+        session=session,
+        conversation=reply_to.conversation,
+        role="bot",
+        kind=kind,
+        lang=lang,
+        reply_to_id=reply_to.id,
+        text=text,
+    )
 
 
 def _source(article: Any, score: float) -> dict[str, Any]:

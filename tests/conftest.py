@@ -24,6 +24,7 @@ from bot.app import create_app
 from bot.config import Settings
 from bot.context import AppContext
 from bot.db import Database, create_schema, drop_schema
+from bot.tuning import write_calibration
 from ingest.embed import HashEmbedder
 from ingest.pipeline import IngestOptions, ingest
 
@@ -35,6 +36,7 @@ POSTGRES_URL = os.environ.get("SUPPORTBOT_TEST_POSTGRES_URL",
 REDIS_URL = os.environ.get("SUPPORTBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REQUIRE_SERVICES = os.environ.get("SUPPORTBOT_REQUIRE_SERVICES") == "1"
 ALWAYS_OPEN = "Mon-Sun 00:00-23:59"
+TEST_THRESHOLDS = {"answer": 0.78, "clarify": 0.5}
 
 
 def need(service: str, available: bool, how: str) -> None:
@@ -85,7 +87,10 @@ def build_index(kb_dir: Path, index_dir: Path, embedder: Any | None = None) -> s
 def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample knowledge base, ingested once per session with the hash embedder."""
     index_dir = tmp_path_factory.mktemp("sample") / "index"
-    build_index(SAMPLE_KB, index_dir)
+    version = build_index(SAMPLE_KB, index_dir)
+    # Pin the thresholds these tests were written against, so the product defaults can be
+    # retuned without changing which hash-embedder questions clarify.
+    write_calibration(index_dir / version, {"thresholds": TEST_THRESHOLDS})
     return index_dir
 
 

@@ -13,8 +13,10 @@ from bot.policy import FEATURES, Calibration, Decision, Policy, Thresholds, deci
 from bot.tuning import write_calibration
 
 # A calibration that reads the confidence straight from one feature, so each row of the table
-# says the confidence it means; the thresholds are the defaults (answer 0.78, clarify 0.5).
-DIRECT = Policy(Calibration(coef={"logit": 1.0}, intercept=0.0))
+# says the confidence it means; the thresholds are pinned here (answer 0.78, clarify 0.5) so the
+# table does not move when the product defaults are retuned.
+DIRECT = Policy(Calibration(coef={"logit": 1.0}, intercept=0.0),
+                Thresholds(answer=0.78, clarify=0.5))
 
 
 def features(confidence: float) -> dict[str, float]:
