@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev-secret-change-me"}
 LANGUAGES = ("en", "de", "da")
@@ -31,7 +32,8 @@ class Settings(BaseSettings):
     kb_dir: Path = Path("kb_docs")
     index_dir: Path = Path("var/index")
     keep_versions: int = Field(5, ge=1, le=100)
-    languages: tuple[str, ...] = LANGUAGES
+    # NoDecode: read "en,de" as a comma list (the validator splits it), not as JSON
+    languages: Annotated[tuple[str, ...], NoDecode] = LANGUAGES
     default_language: str = "en"
     embedding_model: str = "all-MiniLM-L6-v2"
     embedding_batch_size: int = Field(64, ge=1, le=4096)
@@ -69,12 +71,14 @@ class Settings(BaseSettings):
 
     # Server
     public_base_url: str = "http://127.0.0.1:8000"
-    allowed_origins: tuple[str, ...] = ()
+    allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
     session_max_age_seconds: int = Field(12 * 3600, ge=60)
 
     @field_validator("languages", mode="before")
     @classmethod
     def _split_languages(cls, value: object) -> object:
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            return tuple(json.loads(value))
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value

@@ -1,0 +1,34 @@
+"""Settings read from the environment say what is wrong and accept the forms people type."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from bot.config import Settings
+
+
+@pytest.mark.parametrize("value", ["en,de", " en , de ", '["en", "de"]'])
+def test_languages_from_a_comma_list_or_json(monkeypatch: pytest.MonkeyPatch, value: str
+                                             ) -> None:
+    monkeypatch.setenv("SUPPORTBOT_LANGUAGES", value)
+    monkeypatch.setenv("SUPPORTBOT_DEFAULT_LANGUAGE", "en")
+    assert Settings(_env_file=None).languages == ("en", "de")  # type: ignore[call-arg]
+
+
+def test_unknown_language_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUPPORTBOT_LANGUAGES", "en,fr")
+    with pytest.raises(ValidationError, match="not supported"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_placeholder_secrets_are_refused_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUPPORTBOT_ENVIRONMENT", "production")
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_business_hours_must_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUPPORTBOT_BUSINESS_HOURS", "Mon-Fri 18:00-08:00")
+    with pytest.raises(ValidationError, match="closes before it opens"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
