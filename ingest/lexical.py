@@ -178,15 +178,44 @@ class LexicalIndex:
         return self.rows[hit], scores[hit]
 
 
-def build_lexical(texts: Sequence[str], langs: Sequence[str]) -> dict[str, LexicalIndex]:
-    """One BM25 index per language over the given chunk texts."""
+TOKENS_FILE = "tokens.txt"
+
+
+def chunk_tokens(
+    texts: Sequence[str], langs: Sequence[str], known: Sequence[list[str] | None] | None = None
+) -> list[list[str]]:
+    """Each chunk's words; `known` holds those already worked out (unchanged chunks)."""
+    result = []
+    for i, (text, lang) in enumerate(zip(texts, langs, strict=True)):
+        words = known[i] if known is not None else None
+        result.append(words if words is not None else tokenize(text, lang))
+    return result
+
+
+def write_tokens(path: Path, tokens: Sequence[list[str]]) -> None:
+    """One line per chunk, words separated by spaces (a word never holds white space)."""
+    path.write_text("".join(" ".join(words) + "\n" for words in tokens), encoding="utf-8")
+
+
+def read_tokens(path: Path) -> list[list[str]] | None:
+    """The chunk words a version was built with, or None for a version without them."""
+    if not path.exists():
+        return None
+    return [line.split() for line in path.read_text(encoding="utf-8").split("\n")[:-1]]
+
+
+def build_lexical(
+    texts: Sequence[str], langs: Sequence[str], tokens: Sequence[list[str]] | None = None
+) -> dict[str, LexicalIndex]:
+    """One BM25 index per language over the given chunk texts (or their words)."""
+    words = tokens if tokens is not None else chunk_tokens(texts, langs)
     by_lang: dict[str, list[int]] = {}
     for row, lang in enumerate(langs):
         by_lang.setdefault(lang, []).append(row)
     indexes = {}
     for lang, rows in sorted(by_lang.items()):
         bm25 = bm25s.BM25()
-        corpus = [tokenize(texts[r], lang) or [""] for r in rows]
+        corpus = [words[r] or [""] for r in rows]
         bm25.index(corpus, show_progress=False)
         indexes[lang] = LexicalIndex(lang, bm25, np.asarray(rows, dtype=np.int64))
     return indexes

@@ -29,6 +29,7 @@ from ingest.store import (
     prune,
     publish,
     remove_leftovers,
+    version_tokens,
     write_version,
 )
 
@@ -103,8 +104,12 @@ def ingest(
                 report.chunks = len(previous.chunks)
             report.seconds = time.perf_counter() - started
             return report
-        chunks, vectors = _chunks_and_vectors(
+        chunks, vectors, reuse_from = _chunks_and_vectors(
             options, embedder, articles, plan, previous, report, progress
+        )
+        old_tokens = version_tokens(previous) if previous is not None else None
+        known_tokens = (
+            [old_tokens[r] if r >= 0 else None for r in reuse_from] if old_tokens else None
         )
         manifest = {
             "model": embedder.name,
@@ -118,7 +123,12 @@ def ingest(
         if progress:
             progress("write", 0, 1)
         report.version = write_version(
-            options.index_dir, articles=articles, chunks=chunks, vectors=vectors, manifest=manifest
+            options.index_dir,
+            articles=articles,
+            chunks=chunks,
+            vectors=vectors,
+            manifest=manifest,
+            known_tokens=known_tokens,
         )
         publish(options.index_dir, report.version)
         report.published = True
@@ -135,7 +145,7 @@ def _previous(options: IngestOptions, embedder: Embedder) -> IndexVersion | None
     if current_version(options.index_dir) is None:
         return None
     try:
-        previous = load_version(options.index_dir)
+        previous = load_version(options.index_dir, with_lexical=False)
     except IndexStoreError:
         return None
     same_setup = (
@@ -217,7 +227,9 @@ def _chunks_and_vectors(
     previous: IndexVersion | None,
     report: IngestReport,
     progress: Progress | None,
-) -> tuple[list[Chunk], Vectors]:
+) -> tuple[list[Chunk], Vectors, list[int]]:
+    """The new version's chunks and vectors, and for each chunk the previous version's row it
+    was reused from (-1 for a chunk embedded now)."""
     old_rows: dict[str, list[int]] = {}
     if previous and plan.reused:
         for row, chunk in enumerate(previous.chunks):
@@ -249,7 +261,7 @@ def _chunks_and_vectors(
         progress=progress,
     )
     report.embed_seconds = time.perf_counter() - t0
-    return chunks, vectors
+    return chunks, vectors, reuse_from
 
 
 def embed_texts(

@@ -26,7 +26,16 @@ import numpy as np
 
 from ingest.documents import Article, Chunk
 from ingest.embed import Vectors
-from ingest.lexical import LexicalIndex, build_lexical, load_lexical, save_lexical
+from ingest.lexical import (
+    TOKENS_FILE,
+    LexicalIndex,
+    build_lexical,
+    chunk_tokens,
+    load_lexical,
+    read_tokens,
+    save_lexical,
+    write_tokens,
+)
 
 FORMAT = 1
 CURRENT = "CURRENT"
@@ -130,6 +139,7 @@ def write_version(
     chunks: Sequence[Chunk],
     vectors: Vectors,
     manifest: dict[str, Any],
+    known_tokens: Sequence[list[str] | None] | None = None,
 ) -> str:
     """Write a complete version next to the others (not yet published) and return its name."""
     if len(chunks) != len(vectors):
@@ -145,10 +155,11 @@ def write_version(
     if len(vectors):
         dense.add(np.ascontiguousarray(vectors, dtype=np.float32))
     faiss.write_index(dense, str(tmp / "index.faiss"))
-    lexical = build_lexical(
-        [c.embed_text for c in chunks], [by_id[c.article_id].lang for c in chunks]
-    )
+    langs = [by_id[c.article_id].lang for c in chunks]
+    tokens = chunk_tokens([c.embed_text for c in chunks], langs, known_tokens)
+    lexical = build_lexical([], langs, tokens)
     save_lexical(lexical, tmp / "lexical")
+    write_tokens(tmp / "lexical" / TOKENS_FILE, tokens)
     full = {
         **manifest,
         "format": FORMAT,
@@ -190,6 +201,12 @@ def prune(index_dir: Path, keep: int) -> list[str]:
     return doomed
 
 
+def version_tokens(version: IndexVersion) -> list[list[str]] | None:
+    """The words of each chunk of `version`, saved so unchanged chunks skip tokenizing."""
+    tokens = read_tokens(version.path / "lexical" / TOKENS_FILE)
+    return tokens if tokens is not None and len(tokens) == len(version.chunks) else None
+
+
 def remove_leftovers(index_dir: Path) -> None:
     """Clear temporary folders of ingestions that were killed (call with the lock held)."""
     if index_dir.is_dir():
@@ -200,9 +217,16 @@ def remove_leftovers(index_dir: Path) -> None:
 
 
 def load_version(
-    index_dir: Path, name: str | None = None, *, expect_model: str | None = None
+    index_dir: Path,
+    name: str | None = None,
+    *,
+    expect_model: str | None = None,
+    with_lexical: bool = True,
 ) -> IndexVersion:
-    """Load a version (default: the published one), refusing one built with another model."""
+    """Load a version (default: the published one), refusing one built with another model.
+
+    Ingestion builds on the previous version's vectors only and skips its BM25 indexes
+    (`with_lexical=False`)."""
     name = name or current_version(index_dir)
     if name is None:
         raise IndexNotFound(f"no published index in {index_dir} (run `supportbot ingest`)")
@@ -228,7 +252,7 @@ def load_version(
             articles[article.id] = article
         chunks = [Chunk.from_dict(row) for row in _read_jsonl(path / "chunks.jsonl")]
         dense = faiss.read_index(str(path / "index.faiss"))
-        lexical = load_lexical(path / "lexical")
+        lexical = load_lexical(path / "lexical") if with_lexical else {}
     except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
         # faiss raises RuntimeError on a truncated file, json ValueError, a bad row KeyError
         raise IndexCorrupt(f"index {name} cannot be read: {exc}") from exc
@@ -270,10 +294,9 @@ def ingest_lock(index_dir: Path) -> Iterator[None]:
 
 
 def _write_jsonl(path: Path, rows: Any) -> None:
+    encode = json.JSONEncoder(ensure_ascii=False).encode
     with open(path, "w", encoding="utf-8") as out:
-        for row in rows:
-            out.write(json.dumps(row, ensure_ascii=False))
-            out.write("\n")
+        out.writelines(encode(row) + "\n" for row in rows)
         out.flush()
         os.fsync(out.fileno())
 
