@@ -27,7 +27,7 @@ from bot.intents import classify, find_email
 from bot.language import detect_language
 from bot.models import Conversation, Handoff, Message, utcnow
 from bot.phrases import language_name, say
-from bot.policy import Decision, Policy, decide
+from bot.policy import Decision, decide
 from bot.retrieval import IndexHolder, Retrieval, Retriever
 from bot.schemas import (
     ConversationCreate,
@@ -310,7 +310,7 @@ class ChatService:
                 return picked
         retrieval = retriever.search(message.text, lang_hint=conversation.lang)
         conversation.lang = retrieval.lang
-        policy = Policy.from_calibration(retriever.calibration)
+        policy = retriever.policy  # tuned with this index version, built when it loaded
         decision = decide(
             retrieval.features,
             scores=[c.score for c in retrieval.candidates],

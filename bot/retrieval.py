@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from bot.language import detect_language
+from bot.policy import Policy
 from ingest.documents import Article, Chunk
 from ingest.embed import Embedder
 from ingest.lexical import tokenize
@@ -106,10 +107,21 @@ class Retriever:
         self._article_group = [index.articles[a].group_id for a in self._article_ids]
         self._vectors = index.vectors()
         self._words: dict[tuple[str, str], frozenset[str]] = {}
-        rows: dict[str, list[int]] = {}
+        self.policy = Policy.from_calibration(self.calibration)
+        # Per article, the rows of its phrasings (title, alternate questions) and of its body
+        # sections: split once here, not on every message.
+        phrasings: dict[str, list[int]] = {}
+        sections: dict[str, list[int]] = {}
         for row, article_row in enumerate(index.chunk_article_rows.tolist()):
-            rows.setdefault(self._article_ids[article_row], []).append(row)
-        self._rows = {a: np.asarray(r, dtype=np.int64) for a, r in rows.items()}
+            kind = index.chunks[row].kind
+            target = sections if kind == "section" else phrasings
+            target.setdefault(self._article_ids[article_row], []).append(row)
+        self._phrasing_rows = {a: np.asarray(r, dtype=np.int64) for a, r in phrasings.items()}
+        self._section_rows = {a: np.asarray(r, dtype=np.int64) for a, r in sections.items()}
+        self._rows = {
+            a: np.asarray(phrasings.get(a, []) + sections.get(a, []), dtype=np.int64)
+            for a in set(phrasings) | set(sections)
+        }
 
     def search(self, text: str, *, lang_hint: str | None = None, limit: int = 5) -> Retrieval:
         started = time.perf_counter()
@@ -243,19 +255,15 @@ class Retriever:
         return self._rows.get(article_id, np.zeros(0, dtype=np.int64))
 
     def _best_question_similarity(self, article_id: str, query: np.ndarray) -> float:
-        rows = [
-            r
-            for r in self._rows_of(article_id)
-            if self.index.chunks[r].kind in ("title", "question")
-        ]
-        if not rows:
+        rows = self._phrasing_rows.get(article_id)
+        if rows is None or not len(rows):
             return 0.0
         return float(np.max(self._vectors[rows] @ query))
 
     def best_section(self, article_id: str, query: np.ndarray) -> Chunk | None:
         """The body section of `article_id` closest to the query (for the answer text)."""
-        rows = [r for r in self._rows_of(article_id) if self.index.chunks[r].kind == "section"]
-        if not rows:
+        rows = self._section_rows.get(article_id)
+        if rows is None or not len(rows):
             return None
         sims = self._vectors[rows] @ query
         return self.index.chunks[rows[int(np.argmax(sims))]]
