@@ -26,6 +26,8 @@ FEATURES = (
     "idf_oov",
     "question_match",
     "lang_match",
+    "classifier",
+    "classifier_margin",
 )
 
 

@@ -24,6 +24,7 @@ from ingest.lexical import tokenize
 from ingest.store import IndexVersion, current_version, load_version
 
 DENSE_K = 96
+TOPIC_K = 5  # the classifier's likeliest topics that join the ranking
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Weights:
 
     lexical: dict[str, float] = field(default_factory=lambda: {"en": 0.15, "de": 0.35, "da": 0.35})
     vote: float = 0.3  # share of the mean of an article's best 3 chunks (nearest-neighbour vote)
+    classifier: float = 0.5  # weight of the topic classifier's probability, where there is one
 
     @classmethod
     def from_calibration(cls, data: dict[str, Any] | None) -> Weights:
@@ -40,17 +42,20 @@ class Weights:
         return cls(
             lexical={**default.lexical, **weights.get("lexical", {})},
             vote=float(weights.get("vote", default.vote)),
+            classifier=float(weights.get("classifier", default.classifier)),
         )
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """Dense hits (chunk rows and cosine similarities, best first) and lexical scores per
-    article row (relative to the best), for one query."""
+    """Dense hits (chunk rows and cosine similarities, best first), lexical scores per
+    article row (relative to the best) and the topic classifier's probabilities per topic
+    (its likeliest few; empty without a classifier), for one query."""
 
     rows: np.ndarray
     sims: np.ndarray
     lexical: dict[int, float]
+    topics: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,7 @@ class Candidate:
     dense: float
     lexical: float
     question_match: float
+    classifier: float
     best_chunk: Chunk | None
     in_visitor_language: bool
 
@@ -104,6 +110,11 @@ class Retriever:
         for article in index.articles.values():
             self._groups.setdefault(article.group_id, {}).setdefault(article.lang, article.id)
         self._article_ids = list(index.articles)
+        self._group_rows: dict[str, list[int]] = {}
+        for row, article_id in enumerate(self._article_ids):
+            group = index.articles[article_id].group_id
+            self._group_rows.setdefault(group, []).append(row)
+        self.classifier = index.classifier
         self._article_group = [index.articles[a].group_id for a in self._article_ids]
         self._vectors = index.vectors()
         self._words: dict[tuple[str, str], frozenset[str]] = {}
@@ -133,7 +144,7 @@ class Retriever:
         query = self.embedder.embed([text])
         evidence = self.evidence(text, lang, query)
         ranked = self.fuse(evidence, lang)[:limit]
-        candidates = [self._candidate(item, lang, query[0]) for item in ranked]
+        candidates = [self._candidate(item, lang, query[0], evidence) for item in ranked]
         features = _features(candidates, lang)
         features.update(self._word_evidence(text, lang, candidates))
         return Retrieval(
@@ -149,7 +160,15 @@ class Retriever:
         """The raw dense and lexical hits for a query, before any weighting."""
         k = min(DENSE_K, len(self.index.chunks))
         sims, rows = self.index.dense.search(query, k)
-        return Evidence(rows[0], sims[0], self._lexical(text, lang))
+        return Evidence(rows[0], sims[0], self._lexical(text, lang), self._topics(text, query))
+
+    def _topics(self, text: str, query: np.ndarray) -> dict[str, float]:
+        """The classifier's likeliest topics with their probabilities."""
+        if self.classifier is None:
+            return {}
+        probs = self.classifier.probabilities([text], query)[0]
+        top = np.argsort(probs)[::-1][:TOPIC_K]
+        return {self.classifier.topics[i]: float(probs[i]) for i in top}
 
     def fuse(
         self, evidence: Evidence, lang: str, weights: Weights | None = None
@@ -162,11 +181,16 @@ class Retriever:
         )
         floor = float(evidence.sims[-1])  # articles not among the k nearest score at most this
         w_lex = weights.lexical.get(lang, 0.25)
+        w_clf = weights.classifier if evidence.topics else 0.0
+        articles = set(dense) | set(evidence.lexical)
+        for group in evidence.topics:  # a likely topic competes even without a near chunk
+            articles.update(self._group_rows.get(group, ()))
         scored = []
-        for a in set(dense) | set(evidence.lexical):
+        for a in articles:
             d = dense.get(a, floor)
             lex = evidence.lexical.get(a, 0.0)
-            scored.append((d + w_lex * lex, a, d, lex))
+            topic = evidence.topics.get(self._article_group[a], 0.0)
+            scored.append((d + w_lex * lex + w_clf * topic, a, d, lex))
         best_by_group: dict[str, tuple[float, int, float, float]] = {}
         for item in sorted(scored, reverse=True):
             best_by_group.setdefault(self._article_group[item[1]], item)
@@ -234,6 +258,7 @@ class Retriever:
         item: tuple[float, int, float, float],
         lang: str,
         query: np.ndarray,
+        evidence: Evidence,
     ) -> Candidate:
         score, article_row, d, lex = item
         article = self.index.articles[self._article_ids[article_row]]
@@ -247,6 +272,7 @@ class Retriever:
             dense=float(d),
             lexical=float(lex),
             question_match=question_match,
+            classifier=evidence.topics.get(article.group_id, 0.0),
             best_chunk=self.best_section(shown.id, query),
             in_visitor_language=shown.lang == lang,
         )
@@ -313,6 +339,8 @@ def _empty_features() -> dict[str, float]:
         "question_match": 0.0,
         "lang_match": 0.0,
         "second": 0.0,
+        "classifier": 0.0,
+        "classifier_margin": 0.0,
     }
 
 
@@ -330,6 +358,8 @@ def _features(candidates: Sequence[Candidate], lang: str) -> dict[str, float]:
         "lexical": top.lexical,
         "question_match": top.question_match,
         "lang_match": 1.0 if top.in_visitor_language else 0.0,
+        "classifier": top.classifier,
+        "classifier_margin": top.classifier - (second.classifier if second else 0.0),
     }
 
 

@@ -29,6 +29,7 @@ CALIBRATION_FILE = "calibration.json"
 
 LEXICAL_GRID = (0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0)
 VOTE_GRID = (0.0, 0.3, 0.6)
+CLASSIFIER_GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.8, 1.2, 2.0)
 
 
 def tune_weights(retriever: Retriever, questions: Sequence[Question]) -> dict[str, Any]:
@@ -54,30 +55,40 @@ def tune_weights(retriever: Retriever, questions: Sequence[Question]) -> dict[st
             if case_lang == lang and _top_group(retriever, evidence, lang, weights) == group
         )
 
-    best: tuple[int, float, dict[str, float]] | None = None
+    classifier_grid = CLASSIFIER_GRID if retriever.classifier is not None else (default.classifier,)
+    best: tuple[int, bool, float, float, dict[str, float]] | None = None
     for vote in VOTE_GRID:
-        chosen: dict[str, float] = {}
-        total = 0
-        for lang in langs:
-            base = default.lexical.get(lang, 0.25)
-            # ties go to the weight nearest the default: no change without evidence
-            score, weight = max(
-                (
-                    hits(lang, Weights(lexical={**default.lexical, lang: w}, vote=vote)),
-                    -abs(w - base),
-                    w,
-                )
-                for w in LEXICAL_GRID
-            )[::2]
-            chosen[lang] = weight
-            total += score
-        if best is None or total > best[0] or (total == best[0] and vote == default.vote):
-            best = (total, vote, chosen)
+        for w_clf in classifier_grid:
+            chosen: dict[str, float] = {}
+            total = 0
+            for lang in langs:
+                base = default.lexical.get(lang, 0.25)
+                # ties go to the weight nearest the default: no change without evidence
+                score, weight = max(
+                    (
+                        hits(
+                            lang,
+                            Weights(
+                                lexical={**default.lexical, lang: w}, vote=vote, classifier=w_clf
+                            ),
+                        ),
+                        -abs(w - base),
+                        w,
+                    )
+                    for w in LEXICAL_GRID
+                )[::2]
+                chosen[lang] = weight
+                total += score
+            is_default = vote == default.vote and w_clf == default.classifier
+            candidate = (total, is_default, vote, w_clf, chosen)
+            if best is None or candidate[:2] > best[:2]:
+                best = candidate
     assert best is not None
     before = sum(hits(lang, default) for lang in langs)
     return {
-        "lexical": {**default.lexical, **best[2]},
-        "vote": best[1],
+        "lexical": {**default.lexical, **best[4]},
+        "vote": best[2],
+        "classifier": best[3],
         "top1_before": round(before / max(1, len(cases)), 4),
         "top1_after": round(best[0] / max(1, len(cases)), 4),
         "questions": len(cases),

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ingest import classifier
 from ingest.chunk import chunk_article
+from ingest.classifier import TopicClassifier
 from ingest.documents import Article, Chunk
 from ingest.embed import Embedder, Vectors
 from ingest.load import KnowledgeBaseInvalid, Problem, check_unique, discover, load_file
@@ -72,6 +74,8 @@ class IngestReport:
     pruned: list[str] = field(default_factory=list)
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    classifier_seconds: float = 0.0  # 0 when reused or skipped
+    classifier_skipped: str | None = None  # why no classifier was trained
 
     @property
     def up_to_date(self) -> bool:
@@ -120,6 +124,10 @@ def ingest(
             "default_language": options.default_language,
             "files": files,
         }
+        classifier = _classifier(articles, chunks, vectors, embedder.name, previous, report)
+        manifest["classifier"] = (
+            classifier.info if classifier else {"skipped": report.classifier_skipped}
+        )
         if progress:
             progress("write", 0, 1)
         report.version = write_version(
@@ -129,6 +137,7 @@ def ingest(
             vectors=vectors,
             manifest=manifest,
             known_tokens=known_tokens,
+            classifier=classifier,
         )
         publish(options.index_dir, report.version)
         report.published = True
@@ -138,6 +147,33 @@ def ingest(
     report.chunks = len(chunks)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _classifier(
+    articles: Sequence[Article],
+    chunks: Sequence[Chunk],
+    vectors: Vectors,
+    model: str,
+    previous: IndexVersion | None,
+    report: IngestReport,
+) -> TopicClassifier | None:
+    """The topic classifier over the phrasings (titles and alternate questions): the previous
+    version's when they are unchanged, a new one when there are enough, else None."""
+    group = {a.id: a.group_id for a in articles}
+    rows = [i for i, c in enumerate(chunks) if c.kind != "section"]
+    texts = [chunks[i].embed_text for i in rows]
+    topics = [group[chunks[i].article_id] for i in rows]
+    report.classifier_skipped = classifier.worth_training(topics)
+    if report.classifier_skipped:
+        return None
+    wanted = classifier.fingerprint(texts, topics, model)
+    old = previous.classifier if previous is not None else None
+    if old is not None and old.fingerprint == wanted:
+        return old
+    t0 = time.perf_counter()
+    trained = classifier.train(texts, vectors[rows], topics, model=model)
+    report.classifier_seconds = time.perf_counter() - t0
+    return trained
 
 
 def _previous(options: IngestOptions, embedder: Embedder) -> IndexVersion | None:

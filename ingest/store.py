@@ -24,6 +24,7 @@ from typing import IO, Any
 import faiss
 import numpy as np
 
+from ingest.classifier import CLASSIFIER_DIR, TopicClassifier
 from ingest.documents import Article, Chunk
 from ingest.embed import Vectors
 from ingest.lexical import (
@@ -79,6 +80,7 @@ class IndexVersion:
     chunks: list[Chunk]
     dense: Any  # faiss.Index
     lexical: dict[str, LexicalIndex]
+    classifier: TopicClassifier | None = None
     chunk_article_rows: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -140,6 +142,7 @@ def write_version(
     vectors: Vectors,
     manifest: dict[str, Any],
     known_tokens: Sequence[list[str] | None] | None = None,
+    classifier: TopicClassifier | None = None,
 ) -> str:
     """Write a complete version next to the others (not yet published) and return its name."""
     if len(chunks) != len(vectors):
@@ -160,6 +163,8 @@ def write_version(
     lexical = build_lexical([], langs, tokens)
     save_lexical(lexical, tmp / "lexical")
     write_tokens(tmp / "lexical" / TOKENS_FILE, tokens)
+    if classifier is not None:
+        classifier.save(tmp / CLASSIFIER_DIR)
     full = {
         **manifest,
         "format": FORMAT,
@@ -253,6 +258,7 @@ def load_version(
         chunks = [Chunk.from_dict(row) for row in _read_jsonl(path / "chunks.jsonl")]
         dense = faiss.read_index(str(path / "index.faiss"))
         lexical = load_lexical(path / "lexical") if with_lexical else {}
+        classifier = TopicClassifier.load(path / CLASSIFIER_DIR)
     except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
         # faiss raises RuntimeError on a truncated file, json ValueError, a bad row KeyError
         raise IndexCorrupt(f"index {name} cannot be read: {exc}") from exc
@@ -261,7 +267,7 @@ def load_version(
             f"index {name} is inconsistent: {dense.ntotal} vectors of "
             f"dimension {dense.d}, {len(chunks)} chunks"
         )
-    return IndexVersion(name, path, manifest, articles, chunks, dense, lexical)
+    return IndexVersion(name, path, manifest, articles, chunks, dense, lexical, classifier)
 
 
 @contextlib.contextmanager

@@ -88,9 +88,12 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample knowledge base, ingested once per session with the hash embedder."""
     index_dir = tmp_path_factory.mktemp("sample") / "index"
     version = build_index(SAMPLE_KB, index_dir)
-    # Pin the thresholds these tests were written against, so the product defaults can be
-    # retuned without changing which hash-embedder questions clarify.
-    write_calibration(index_dir / version, {"thresholds": TEST_THRESHOLDS})
+    # Pin the thresholds and fusion these tests were written against, so the product defaults
+    # can be retuned without changing which hash-embedder questions clarify. The topic
+    # classifier has tests of its own (test_classifier.py).
+    write_calibration(
+        index_dir / version, {"thresholds": TEST_THRESHOLDS, "weights": {"classifier": 0.0}}
+    )
     return index_dir
 
 
