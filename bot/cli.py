@@ -259,10 +259,17 @@ def _code(code: Any) -> int:
 )
 @click.option(
     "--max-wrong",
-    type=float,
+    type=click.FloatRange(0.0, 1.0),
     default=0.03,
     show_default=True,
     help="With --tune: the share of wrong answers to stay under.",
+)
+@click.option(
+    "--min-oos-handoff",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.9,
+    show_default=True,
+    help="With --tune: the share of out-of-scope questions (empty expected) to hand off.",
 )
 @click.option(
     "--report",
@@ -279,6 +286,7 @@ def eval_command(
     details: Path | None,
     tune: bool,
     max_wrong: float,
+    min_oos_handoff: float,
     report_dir: Path | None,
     no_ingest: bool,
 ) -> None:
@@ -296,6 +304,7 @@ def eval_command(
             details=details,
             tune=tune,
             max_wrong=max_wrong,
+            min_oos_handoff=min_oos_handoff,
             report_dir=report_dir,
             ingest_first=not no_ingest,
         )

@@ -30,6 +30,7 @@ def run_eval(
     details: Path | None,
     tune: bool,
     max_wrong: float,
+    min_oos_handoff: float,
     report_dir: Path | None,
     ingest_first: bool,
 ) -> int:
@@ -57,7 +58,9 @@ def run_eval(
         tuned: dict[str, Any] | None = None
         if tune:
             try:
-                tuned = _tune(evaluator, items, max_wrong=max_wrong)
+                tuned = _tune(
+                    evaluator, items, max_wrong=max_wrong, min_oos_handoff=min_oos_handoff
+                )
             except ValueError as exc:  # too few or one-sided questions: say so, no traceback
                 click.echo(f"error: cannot tune on {questions}: {exc}", err=True)
                 return EXIT_INPUT
@@ -84,7 +87,9 @@ def run_eval(
     return 0
 
 
-def _tune(evaluator: Evaluator, items: list[Any], *, max_wrong: float) -> dict[str, Any]:
+def _tune(
+    evaluator: Evaluator, items: list[Any], *, max_wrong: float, min_oos_handoff: float
+) -> dict[str, Any]:
     """Weights first (they change the features), then calibration and thresholds on the
     features the tuned weights produce."""
     from bot.tuning import CALIBRATION_FILE, tune_policy, tune_weights, write_calibration
@@ -96,7 +101,11 @@ def _tune(evaluator: Evaluator, items: list[Any], *, max_wrong: float) -> dict[s
     write_calibration(folder, {"weights": weights})
     evaluator.reload()
     try:
-        tuned = tune_policy([evaluator.ask(q) for q in items], max_wrong=max_wrong)
+        tuned = tune_policy(
+            [evaluator.ask(q) for q in items],
+            max_wrong=max_wrong,
+            min_oos_handoff=min_oos_handoff,
+        )
     except ValueError:
         # Servers read this file: a failed tuning must not leave its half behind.
         if before is None:

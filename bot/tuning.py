@@ -127,7 +127,13 @@ def tune_policy(
     model.fit(x, y)
     in_scope = np.asarray([bool(o.expected) for o in usable])
     top3 = np.asarray([o.correct_top3 for o in usable])
-    answer = choose_answer_threshold(probs, y.astype(bool), max_wrong=max_wrong)
+    answer = choose_answer_threshold(
+        probs,
+        y.astype(bool),
+        max_wrong=max_wrong,
+        in_scope=in_scope,
+        min_oos_handoff=min_oos_handoff,
+    )
     clarify = choose_clarify_threshold(
         probs, answer, in_scope=in_scope, top3=top3, min_oos_handoff=min_oos_handoff
     )
@@ -142,6 +148,7 @@ def tune_policy(
             "questions": len(usable),
             "in_scope": int(in_scope.sum()),
             "max_wrong": max_wrong,
+            "min_oos_handoff": min_oos_handoff,
             "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         },
     }
@@ -163,14 +170,25 @@ def _held_out_figures(
     }
 
 
-def choose_answer_threshold(probs: np.ndarray, correct: np.ndarray, *, max_wrong: float) -> float:
-    """The lowest threshold whose answers are wrong for at most `max_wrong` of all questions:
-    as many right answers as the wrong-answer budget allows."""
+def choose_answer_threshold(
+    probs: np.ndarray,
+    correct: np.ndarray,
+    *,
+    max_wrong: float,
+    in_scope: np.ndarray | None = None,
+    min_oos_handoff: float = 0.0,
+) -> float:
+    """The lowest threshold whose answers are wrong for at most `max_wrong` of all questions
+    and leave at least `min_oos_handoff` of the out-of-scope questions unanswered: as many
+    right answers as both budgets allow."""
     n = len(probs)
+    oos = ~in_scope if in_scope is not None else np.zeros(n, dtype=bool)
     best = 1.0
     for t in sorted(set(np.round(probs, 4).tolist()), reverse=True):
         answered = probs >= t
         if (answered & ~correct).sum() / n > max_wrong:
+            break
+        if oos.any() and (answered & oos).sum() / oos.sum() > 1 - min_oos_handoff:
             break
         best = t
     return float(min(max(best, 0.05), 0.99))

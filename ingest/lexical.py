@@ -121,6 +121,27 @@ class Vocabulary:
         return None
 
 
+def _is_filler(token: str, lang: str) -> bool:
+    """A word too short or too common to name a topic: one or two letters, a number, or a
+    stop word with one typo."""
+    if len(token) < 3 or token.isdigit():
+        return True
+    if len(token) < 4:
+        return False
+    if token in _stopword_deletions(lang) or _deletions(token) & _stopwords(lang):
+        return True  # a letter missing or one too many
+    return any(  # one letter wrong
+        len(w) == len(token) and sum(a != b for a, b in zip(w, token, strict=True)) == 1
+        for w in _stopwords(lang)
+    )
+
+
+@lru_cache(maxsize=8)
+def _stopword_deletions(lang: str) -> frozenset[str]:
+    """Stop words of four letters or more with one letter dropped ("imer" for "immer")."""
+    return frozenset(v for w in _stopwords(lang) if len(w) >= 4 for v in _deletions(w))
+
+
 def _deletions(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
@@ -157,7 +178,11 @@ class LexicalIndex:
         return cached
 
     def query_tokens(self, text: str) -> tuple[list[str], list[str]]:
-        """(the query's words mapped onto this index's vocabulary, the words it lacks)."""
+        """(the query's words mapped onto this index's vocabulary, the words it lacks).
+
+        Unknown words that say nothing about the topic (a size "m", a number, a misspelt stop
+        word such as "imer") are not counted as lacking: they would make an in-scope question
+        look out of scope."""
         tokens, unknown = [], []
         for token in tokenize(text, self.lang):
             resolved = self.vocabulary.resolve(token)
@@ -165,7 +190,8 @@ class LexicalIndex:
                 tokens.extend(resolved)
             else:
                 tokens.append(token)
-                unknown.append(token)
+                if not _is_filler(token, self.lang):
+                    unknown.append(token)
         return tokens, unknown
 
     def scores(self, text: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:

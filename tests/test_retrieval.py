@@ -86,6 +86,23 @@ def test_words_the_knowledge_base_never_uses_show_as_oov(sample: Retriever) -> N
     assert unknown["idf_oov"] > known["idf_oov"]
 
 
+@pytest.mark.parametrize(
+    ("lang", "question", "unknown"),
+    [
+        ("en", "im between m and l which size 42 should i take", []),
+        ("en", "do you sell kayaks", ["sell", "kayak"]),
+        ("en", "abaut returns", []),  # "about" with one typo is still a stop word
+        ("de", "wie schicke ich was an zalando zurück", ["zalando"]),
+    ],
+)
+def test_letters_numbers_and_misspelt_stop_words_are_not_unknown(
+    sample: Retriever, lang: str, question: str, unknown: list[str]
+) -> None:
+    _, lacking = sample.index.lexical[lang].query_tokens(question)
+
+    assert lacking == unknown
+
+
 # -- a tiny knowledge base, changed under a running holder -----------------------------------
 
 

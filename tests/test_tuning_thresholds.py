@@ -1,0 +1,45 @@
+"""Choosing the answer threshold on out-of-fold probabilities (pure functions)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bot.tuning import choose_answer_threshold
+
+# Ten questions, likeliest first: seven right in-scope answers, one wrong in-scope ranking,
+# two out-of-scope questions (never "correct").
+PROBS = np.array([0.99, 0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3])
+CORRECT = np.array([1, 1, 1, 0, 1, 1, 1, 0, 1, 0], dtype=bool)
+IN_SCOPE = np.array([1, 1, 1, 1, 1, 1, 1, 0, 1, 0], dtype=bool)
+
+
+@pytest.mark.parametrize(
+    ("max_wrong", "min_oos_handoff", "expected"),
+    [
+        (0.0, 0.0, 0.9),  # not one wrong answer: stop above the first wrong one
+        (0.1, 0.0, 0.6),  # one wrong answer in ten allowed
+        (1.0, 0.0, 0.3),  # no budget at all: answer everything
+        (1.0, 0.5, 0.4),  # half the out-of-scope questions must still be handed off
+        (1.0, 1.0, 0.6),  # every out-of-scope question handed off
+        (0.1, 1.0, 0.6),  # both budgets: the stricter one wins
+    ],
+)
+def test_the_lowest_threshold_both_budgets_allow(
+    max_wrong: float, min_oos_handoff: float, expected: float
+) -> None:
+    threshold = choose_answer_threshold(
+        PROBS, CORRECT, max_wrong=max_wrong, in_scope=IN_SCOPE, min_oos_handoff=min_oos_handoff
+    )
+
+    assert threshold == pytest.approx(expected)
+
+
+def test_without_out_of_scope_questions_only_the_wrong_budget_counts() -> None:
+    in_scope = np.ones(len(PROBS), dtype=bool)
+
+    threshold = choose_answer_threshold(
+        PROBS, CORRECT, max_wrong=0.1, in_scope=in_scope, min_oos_handoff=1.0
+    )
+
+    assert threshold == pytest.approx(0.6)
