@@ -17,8 +17,10 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -72,13 +74,27 @@ class TopicClassifier:
     info: dict[str, Any]
 
     def probabilities(self, texts: Sequence[str], vectors: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        """One row per text: the probability of each topic, in `topics` order."""
-        features = _features(self.word, self.char, texts, vectors)
-        logits = np.asarray(features @ self.coef.T) + self.intercept
+        """One row per text: the probability of each topic, in `topics` order.
+
+        The same numbers as sklearn's transform and predict_proba, computed directly: for one
+        short question the vectorizers' own checks cost ten times the arithmetic."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        dim = vectors.shape[1]
+        logits = vectors @ self.coef[:, :dim].T + self.intercept
+        offsets = (dim, dim + len(self.word.vocabulary_))
+        for row, text in enumerate(texts):
+            for (analyzer, vectorizer), offset in zip(self._analyzers, offsets, strict=True):
+                columns, values = _tfidf(analyzer(text), vectorizer)
+                if len(columns):
+                    logits[row] += self.coef[:, columns + offset] @ values
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         result: npt.NDArray[Any] = exp / exp.sum(axis=1, keepdims=True)
         return result
+
+    @cached_property
+    def _analyzers(self) -> tuple[tuple[Callable[[str], list[str]], TfidfVectorizer], ...]:
+        return tuple((v.build_analyzer(), v) for v in (self.word, self.char))
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -124,6 +140,21 @@ class TopicClassifier:
             fingerprint=str(meta["fingerprint"]),
             info=dict(meta.get("info", {})),
         )
+
+
+def _tfidf(
+    terms: Sequence[str], vectorizer: TfidfVectorizer
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """Column indices and l2-normalised sublinear TF-IDF weights of one text's terms."""
+    vocabulary = vectorizer.vocabulary_
+    counts = Counter(vocabulary[t] for t in terms if t in vocabulary)
+    if not counts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+    tf = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
+    values = tf * vectorizer.idf_[columns]
+    values /= np.linalg.norm(values)
+    return columns, values.astype(np.float32)
 
 
 def _features(

@@ -69,6 +69,19 @@ def test_saved_and_loaded_it_gives_the_same_probabilities(
         assert probabilities(loaded, text) == pytest.approx(probabilities(fitted, text))
 
 
+def test_the_fast_path_equals_sklearns_transform_and_predict(fitted: TopicClassifier) -> None:
+    from ingest.classifier import _features
+
+    texts = ["my card was stolen", "wire money to an iban please", "zzz", ""]
+    vectors = HashEmbedder(64).embed(texts)
+    x = _features(fitted.word, fitted.char, texts, vectors)
+    logits = np.asarray(x @ fitted.coef.T) + fitted.intercept
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+
+    assert fitted.probabilities(texts, vectors) == pytest.approx(expected, abs=1e-5)
+
+
 def test_two_topics_are_enough() -> None:
     texts, topics = phrasings()
     keep = [i for i, t in enumerate(topics) if t in {"pin", "transfer"}]
