@@ -67,19 +67,50 @@ class Thresholds:
     clarify_window: float = 0.08  # options within this fused score of the top one are offered
 
 
+# The defaults for an index with a topic classifier (a knowledge base with alternate
+# questions): `supportbot eval --tune` on the sample KB's 226 questions with the real model.
+# Without a classifier its two features are 0, so those indexes keep the coefficients above.
+CLASSIFIER_CALIBRATION = Calibration(
+    coef={
+        "score": -0.902,
+        "margin": 0.617,
+        "dense": 2.775,
+        "dense_margin": 1.317,
+        "lexical": 0.154,
+        "coverage": 0.439,
+        "oov": -0.733,
+        "idf_coverage": 2.894,
+        "idf_oov": -1.99,
+        "question_match": 2.155,
+        "lang_match": -0.109,
+        "classifier": 0.811,
+        "classifier_margin": 1.522,
+    },
+    intercept=-3.842,
+)
+CLASSIFIER_THRESHOLDS = Thresholds(answer=0.82, clarify=0.75)
+
+
 @dataclass(frozen=True)
 class Policy:
     calibration: Calibration = field(default_factory=Calibration)
     thresholds: Thresholds = field(default_factory=Thresholds)
 
     @classmethod
-    def from_calibration(cls, data: Mapping[str, Any] | None) -> Policy:
+    def default(cls, *, classifier: bool = False) -> Policy:
+        """The untuned policy for an index with or without a topic classifier."""
+        return cls(CLASSIFIER_CALIBRATION, CLASSIFIER_THRESHOLDS) if classifier else cls()
+
+    @classmethod
+    def from_calibration(
+        cls, data: Mapping[str, Any] | None, *, classifier: bool = False
+    ) -> Policy:
         """The tuned policy stored with an index version, or the defaults."""
+        default = cls.default(classifier=classifier)
         if not data:
-            return cls()
+            return default
         cal = data.get("calibration") or {}
         thr = data.get("thresholds") or {}
-        default = cls()
         return cls(
             Calibration(
                 coef=dict(cal.get("coef", default.calibration.coef)),

@@ -36,9 +36,17 @@ class Weights:
     classifier: float = 0.5  # weight of the topic classifier's probability, where there is one
 
     @classmethod
-    def from_calibration(cls, data: dict[str, Any] | None) -> Weights:
+    def default(cls, *, classifier: bool = False) -> Weights:
+        """Untuned weights; with a topic classifier, those `eval --tune` chose on the sample
+        KB (its character n-grams take over much of what BM25 did for German)."""
+        if not classifier:
+            return cls()
+        return cls(lexical={"en": 0.1, "de": 0.0, "da": 0.2}, vote=0.6, classifier=0.3)
+
+    @classmethod
+    def from_calibration(cls, data: dict[str, Any] | None, *, classifier: bool = False) -> Weights:
         weights = (data or {}).get("weights") or {}
-        default = cls()
+        default = cls.default(classifier=classifier)
         return cls(
             lexical={**default.lexical, **weights.get("lexical", {})},
             vote=float(weights.get("vote", default.vote)),
@@ -105,7 +113,9 @@ class Retriever:
         self.languages = tuple(languages)
         self.default_language = default_language
         self.calibration = index.calibration()
-        self.weights = Weights.from_calibration(self.calibration)
+        self.classifier = index.classifier
+        has_classifier = index.classifier is not None
+        self.weights = Weights.from_calibration(self.calibration, classifier=has_classifier)
         self._groups: dict[str, dict[str, str]] = {}
         for article in index.articles.values():
             self._groups.setdefault(article.group_id, {}).setdefault(article.lang, article.id)
@@ -114,11 +124,10 @@ class Retriever:
         for row, article_id in enumerate(self._article_ids):
             group = index.articles[article_id].group_id
             self._group_rows.setdefault(group, []).append(row)
-        self.classifier = index.classifier
         self._article_group = [index.articles[a].group_id for a in self._article_ids]
         self._vectors = index.vectors()
         self._words: dict[tuple[str, str], frozenset[str]] = {}
-        self.policy = Policy.from_calibration(self.calibration)
+        self.policy = Policy.from_calibration(self.calibration, classifier=has_classifier)
         # Per article, the rows of its phrasings (title, alternate questions) and of its body
         # sections: split once here, not on every message.
         phrasings: dict[str, list[int]] = {}

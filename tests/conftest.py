@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ from bot.app import create_app
 from bot.config import Settings
 from bot.context import AppContext
 from bot.db import Database, create_schema, drop_schema
+from bot.policy import Calibration
+from bot.retrieval import Weights
 from bot.tuning import write_calibration
 from ingest.embed import HashEmbedder
 from ingest.pipeline import IngestOptions, ingest
@@ -91,8 +94,14 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Pin the thresholds and fusion these tests were written against, so the product defaults
     # can be retuned without changing which hash-embedder questions clarify. The topic
     # classifier has tests of its own (test_classifier.py).
+    pinned = Calibration()
     write_calibration(
-        index_dir / version, {"thresholds": TEST_THRESHOLDS, "weights": {"classifier": 0.0}}
+        index_dir / version,
+        {
+            "thresholds": TEST_THRESHOLDS,
+            "weights": {**asdict(Weights()), "classifier": 0.0},
+            "calibration": {"coef": dict(pinned.coef), "intercept": pinned.intercept},
+        },
     )
     return index_dir
 

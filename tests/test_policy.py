@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.policy import FEATURES, Calibration, Decision, Policy, Thresholds, decide
+from bot.policy import (
+    CLASSIFIER_CALIBRATION,
+    FEATURES,
+    Calibration,
+    Decision,
+    Policy,
+    Thresholds,
+    decide,
+)
 from bot.tuning import write_calibration
 
 # A calibration that reads the confidence straight from one feature, so each row of the table
@@ -115,6 +123,31 @@ def test_from_calibration_fills_what_is_missing_with_defaults() -> None:
 
     assert loaded.thresholds == dataclasses.replace(Thresholds(), answer=0.9)
     assert loaded.calibration == Calibration()
+
+
+def test_an_index_with_a_classifier_starts_from_the_classifier_defaults() -> None:
+    loaded = Policy.from_calibration({"thresholds": {"answer": 0.9}}, classifier=True)
+
+    assert loaded.calibration == CLASSIFIER_CALIBRATION
+    assert loaded.thresholds.answer == 0.9
+    assert Policy.from_calibration(None, classifier=True) == Policy.default(classifier=True)
+    assert set(CLASSIFIER_CALIBRATION.coef) == set(FEATURES)
+
+
+def test_the_classifier_defaults_need_its_evidence_to_answer() -> None:
+    policy = Policy.default(classifier=True)
+    strong = {
+        "score": 1.3, "margin": 0.5, "dense": 0.8, "dense_margin": 0.3, "lexical": 1.0,
+        "coverage": 1.0, "idf_coverage": 1.0, "question_match": 0.85, "lang_match": 1.0,
+    }
+
+    sure = decide({**strong, "classifier": 0.95, "classifier_margin": 0.9}, scores=[1.3, 0.8],
+                  misses=0, policy=policy)
+    unsure = decide({**strong, "classifier": 0.05, "classifier_margin": -0.6},
+                    scores=[1.3, 0.8], misses=0, policy=policy)
+
+    assert sure.action == "answer"
+    assert unsure.confidence < sure.confidence
 
 
 def test_tuned_thresholds_change_the_decision() -> None:

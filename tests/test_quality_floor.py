@@ -16,8 +16,9 @@ from tests.conftest import ROOT, SAMPLE_KB, build_index, make_settings
 pytestmark = pytest.mark.real_model
 
 QUESTIONS = ROOT / "benchmarks" / "questions" / "sample-kb.csv"
-# measured 2026-11-23: top-1 93.9 %, answered correctly 80.0 %, wrong 1.3 %, OOS handed off 80.4 %
-FLOORS = {"top1": 0.92, "answered_correct": 0.77, "oos_handoff_recall": 0.75}
+# measured 2026-11-23 with the topic classifier and its default policy: top-1 96.7 %, answered
+# correctly 83.3 %, wrong 1.3 %, out-of-scope handed off 91.3 % (before it: 93.9/80.0/1.3/80.4)
+FLOORS = {"top1": 0.95, "answered_correct": 0.81, "oos_handoff_recall": 0.88}
 CEILINGS = {"wrong_answer": 0.03}
 
 
@@ -45,4 +46,4 @@ def test_wrong_answers_stay_rare(figures: dict[str, Any], name: str) -> None:
 
 def test_every_language_is_answered(figures: dict[str, Any]) -> None:
     for lang in ("en", "de", "da"):
-        assert figures["by_lang"][lang]["top1"] >= 0.88, lang
+        assert figures["by_lang"][lang]["top1"] >= 0.92, lang

@@ -71,10 +71,11 @@ TARGETS = (
 # How `eval --tune` trades answers against handoffs, per set: the product default (at most 3 %
 # wrong answers, 90 % of out-of-scope questions handed off) unless a set's target names
 # another operating point. BANKING77-OOS asks for the most in-scope answers while handing off
-# at least 70 % of its out-of-scope questions; the thresholds aim a little higher on validation
-# (75 %) so that the test figure does not fall under the target by sampling noise alone.
+# at least 70 % of its out-of-scope questions; the thresholds aim 2 points higher on validation
+# (about the sampling noise of its ~500 out-of-scope questions) so that the test figure does
+# not fall under the target by chance alone.
 TUNE_OPTIONS: dict[str, tuple[str, ...]] = {
-    "banking77-oos": ("--max-wrong", "1", "--min-oos-handoff", "0.75"),
+    "banking77-oos": ("--max-wrong", "1", "--min-oos-handoff", "0.72"),
 }
 
 
