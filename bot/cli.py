@@ -75,10 +75,15 @@ def index_list(index_dir: Path | None) -> None:
         manifest = json.loads((folder / name / "manifest.json").read_text(encoding="utf-8"))
         counts = manifest.get("counts", {})
         mark = "*" if name == current else " "
+        classifier = manifest.get("classifier") or {}
+        topics = classifier.get("topics")
+        trained = f"classifier: {topics} topics" if topics else "no classifier"
         click.echo(
             f"{mark} {name}  {counts.get('articles', '?'):>6} articles "
-            f"{counts.get('chunks', '?'):>7} chunks  {manifest.get('model')}"
+            f"{counts.get('chunks', '?'):>7} chunks  {manifest.get('model')}  {trained}"
         )
+        if classifier.get("skipped") and name == current:
+            click.echo(f"    no classifier: {classifier['skipped']}")
 
 
 @index.command("rollback")

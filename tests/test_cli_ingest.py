@@ -27,7 +27,9 @@ from tests.factories import (
 )
 
 SUPPORTBOT = Path(sys.executable).parent / "supportbot"
-LIST_LINE = re.compile(r"([* ]) (\S+)\s+(\d+) articles\s+(\d+) chunks\s+(\S+)")
+LIST_LINE = re.compile(
+    r"([* ]) (\S+)\s+(\d+) articles\s+(\d+) chunks\s+(\S+)\s+(no classifier|classifier: \d+ topics)"
+)
 
 
 @dataclass
@@ -232,11 +234,16 @@ def test_index_list_marks_the_current_version(env: Env, capsys: pytest.CaptureFi
 
     assert run("index", "list") == 0
 
-    rows = [LIST_LINE.fullmatch(line) for line in capsys.readouterr().out.splitlines()]
+    lines = capsys.readouterr().out.splitlines()
+    rows = [LIST_LINE.fullmatch(line) for line in lines if not line.startswith("    ")]
     assert all(rows)
-    assert [(r[1], r[2], r[3], r[5]) for r in rows if r] == [
-        (" ", v1, "2", HASH_MODEL),
-        ("*", v2, "3", HASH_MODEL),
+    assert [(r[1], r[2], r[3], r[5], r[6]) for r in rows if r] == [
+        (" ", v1, "2", HASH_MODEL, "no classifier"),
+        ("*", v2, "3", HASH_MODEL, "no classifier"),
+    ]
+    # why not, said once, for the version that serves
+    assert [line.strip() for line in lines if line.startswith("    ")] == [
+        "no classifier: 3 phrasings; a classifier needs at least 50"
     ]
 
 
