@@ -28,6 +28,9 @@ FEATURES = (
     "lang_match",
     "classifier",
     "classifier_margin",
+    "agreement",
+    "neighbour_mean",
+    "neighbour_gap",
 )
 
 
@@ -72,21 +75,24 @@ class Thresholds:
 # Without a classifier its two features are 0, so those indexes keep the coefficients above.
 CLASSIFIER_CALIBRATION = Calibration(
     coef={
-        "score": -0.902,
-        "margin": 0.617,
-        "dense": 2.775,
-        "dense_margin": 1.317,
-        "lexical": 0.154,
-        "coverage": 0.439,
-        "oov": -0.733,
-        "idf_coverage": 2.894,
-        "idf_oov": -1.99,
-        "question_match": 2.155,
-        "lang_match": -0.109,
-        "classifier": 0.811,
-        "classifier_margin": 1.522,
+        "score": -1.38,
+        "margin": 0.544,
+        "dense": 2.131,
+        "dense_margin": 1.078,
+        "lexical": 0.265,
+        "coverage": 0.522,
+        "oov": -0.754,
+        "idf_coverage": 2.819,
+        "idf_oov": -1.883,
+        "question_match": 1.591,
+        "lang_match": -0.179,
+        "classifier": 0.62,
+        "classifier_margin": 1.555,
+        "agreement": 0.373,
+        "neighbour_mean": 2.247,
+        "neighbour_gap": 2.11,
     },
-    intercept=-3.842,
+    intercept=-4.36,
 )
 CLASSIFIER_THRESHOLDS = Thresholds(answer=0.82, clarify=0.75)
 

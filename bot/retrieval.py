@@ -24,6 +24,7 @@ from ingest.lexical import tokenize
 from ingest.store import IndexVersion, current_version, load_version
 
 DENSE_K = 96
+NEIGHBOURS = 10  # nearest chunks whose topics `agreement` counts
 TOPIC_K = 5  # the classifier's likeliest topics that join the ranking
 
 
@@ -156,6 +157,7 @@ class Retriever:
         candidates = [self._candidate(item, lang, query[0], evidence) for item in ranked]
         features = _features(candidates, lang)
         features.update(self._word_evidence(text, lang, candidates))
+        features.update(self._neighbour_evidence(evidence, candidates))
         return Retrieval(
             text,
             lang,
@@ -251,6 +253,29 @@ class Retriever:
             "oov": len(set(unknown)) / len(words),
             "idf_coverage": sum(v for w, v in weight.items() if w in article_words) / total,
             "idf_oov": sum(weight[w] for w in set(unknown)) / total,
+        }
+
+    def _neighbour_evidence(
+        self, evidence: Evidence, candidates: Sequence[Candidate]
+    ) -> dict[str, float]:
+        """How the nearest phrasings and sections agree: a question in scope lands among many
+        chunks of one topic; one about something else lands among a few of several.
+
+        `agreement`: share of the NEIGHBOURS nearest chunks that belong to the top topic;
+        `neighbour_mean`: their mean similarity; `neighbour_gap`: nearest minus the last one.
+        """
+        rows = evidence.rows[:NEIGHBOURS]
+        rows = rows[rows >= 0]
+        if not len(rows) or not candidates:
+            return {"agreement": 0.0, "neighbour_mean": 0.0, "neighbour_gap": 0.0}
+        sims = evidence.sims[: len(rows)]
+        article_rows = self.index.chunk_article_rows[rows].tolist()
+        top = candidates[0].group
+        same = sum(1 for a in article_rows if self._article_group[a] == top)
+        return {
+            "agreement": same / len(rows),
+            "neighbour_mean": float(np.mean(sims)),
+            "neighbour_gap": float(sims[0] - sims[-1]),
         }
 
     def _article_words(self, article_id: str, lang: str) -> frozenset[str]:
@@ -350,6 +375,9 @@ def _empty_features() -> dict[str, float]:
         "second": 0.0,
         "classifier": 0.0,
         "classifier_margin": 0.0,
+        "agreement": 0.0,
+        "neighbour_mean": 0.0,
+        "neighbour_gap": 0.0,
     }
 
 

@@ -86,6 +86,15 @@ def test_words_the_knowledge_base_never_uses_show_as_oov(sample: Retriever) -> N
     assert unknown["idf_oov"] > known["idf_oov"]
 
 
+def test_neighbour_agreement_is_higher_for_a_question_in_scope(sample: Retriever) -> None:
+    known = sample.search("how do i return an item", lang_hint="en").features
+    unknown = sample.search("do you sell kayaks or snowmobiles", lang_hint="en").features
+
+    assert 0.0 <= unknown["agreement"] < known["agreement"] <= 1.0
+    assert known["neighbour_gap"] >= 0.0
+    assert -1.0 <= known["neighbour_mean"] <= 1.0
+
+
 @pytest.mark.parametrize(
     ("lang", "question", "unknown"),
     [
