@@ -104,6 +104,7 @@ def test_two_topics_are_enough() -> None:
         (["a"] * 60, "1 topic(s)"),
         (["a", "b"] * 10, "20 phrasings"),
         ([str(i) for i in range(60)], "1.0 phrasings per topic"),
+        ([str(i % 600) for i in range(3000)], "600 topics"),
     ],
 )
 def test_too_little_to_learn_from_says_why(topics: list[str], reason: str) -> None:
