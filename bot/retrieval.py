@@ -121,11 +121,10 @@ class Retriever:
         for article in index.articles.values():
             self._groups.setdefault(article.group_id, {}).setdefault(article.lang, article.id)
         self._article_ids = list(index.articles)
-        self._group_rows: dict[str, list[int]] = {}
-        for row, article_id in enumerate(self._article_ids):
-            group = index.articles[article_id].group_id
-            self._group_rows.setdefault(group, []).append(row)
         self._article_group = [index.articles[a].group_id for a in self._article_ids]
+        self._group_rows: dict[str, list[int]] = {}  # topic -> its article rows
+        for row, group in enumerate(self._article_group):
+            self._group_rows.setdefault(group, []).append(row)
         self._vectors = index.vectors()
         self._words: dict[tuple[str, str], frozenset[str]] = {}
         self.policy = Policy.from_calibration(self.calibration, classifier=has_classifier)
