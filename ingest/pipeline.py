@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest import classifier
 from ingest.chunk import chunk_article
-from ingest.classifier import TopicClassifier
+from ingest.classifier import TopicClassifier, fingerprint, train, worth_training
 from ingest.documents import Article, Chunk
 from ingest.embed import Embedder, Vectors
 from ingest.load import KnowledgeBaseInvalid, Problem, check_unique, discover, load_file
@@ -124,10 +123,8 @@ def ingest(
             "default_language": options.default_language,
             "files": files,
         }
-        classifier = _classifier(articles, chunks, vectors, embedder.name, previous, report)
-        manifest["classifier"] = (
-            classifier.info if classifier else {"skipped": report.classifier_skipped}
-        )
+        topics = _topic_classifier(articles, chunks, vectors, embedder.name, previous, report)
+        manifest["classifier"] = topics.info if topics else {"skipped": report.classifier_skipped}
         if progress:
             progress("write", 0, 1)
         report.version = write_version(
@@ -137,7 +134,7 @@ def ingest(
             vectors=vectors,
             manifest=manifest,
             known_tokens=known_tokens,
-            classifier=classifier,
+            classifier=topics,
         )
         publish(options.index_dir, report.version)
         report.published = True
@@ -149,7 +146,7 @@ def ingest(
     return report
 
 
-def _classifier(
+def _topic_classifier(
     articles: Sequence[Article],
     chunks: Sequence[Chunk],
     vectors: Vectors,
@@ -163,15 +160,15 @@ def _classifier(
     rows = [i for i, c in enumerate(chunks) if c.kind != "section"]
     texts = [chunks[i].embed_text for i in rows]
     topics = [group[chunks[i].article_id] for i in rows]
-    report.classifier_skipped = classifier.worth_training(topics)
+    report.classifier_skipped = worth_training(topics)
     if report.classifier_skipped:
         return None
-    wanted = classifier.fingerprint(texts, topics, model)
+    wanted = fingerprint(texts, topics, model)
     old = previous.classifier if previous is not None else None
     if old is not None and old.fingerprint == wanted:
         return old
     t0 = time.perf_counter()
-    trained = classifier.train(texts, vectors[rows], topics, model=model)
+    trained = train(texts, vectors[rows], topics, model=model)
     report.classifier_seconds = time.perf_counter() - t0
     return trained
 
