@@ -30,6 +30,22 @@ _HUMAN = re.compile(
     re.IGNORECASE,
 )
 
+# "Connect me", as opposed to naming the support team: these always go to a person.
+_CONNECT = re.compile(
+    r"\b((talk|speak|chat|connect)( me)? (to|with)|(sprechen|reden)\b|verbinden|"
+    r"(tale|snakke) med|please$|bitte$|tak$|want|need|möchte|brauche|ønsker|vil have|"
+    r"human|real person|menschen?|echte[nr]? person|menneske|rigtig person)",
+    re.IGNORECASE,
+)
+# A question about when or how the team can be reached ("bis wann ist der Kundendienst
+# erreichbar") wants the contact article, not a handoff at 11 pm when nobody is there.
+_ABOUT_SUPPORT = re.compile(
+    r"\b(when|what time|hours|open|available|reachable|weekends?|saturdays?|sundays?|"
+    r"wann|bis wann|ab wann|erreichbar|öffnungszeiten|geöffnet|wochenende|samstags?|"
+    r"sonntags?|hvornår|åbent|åbningstider|tilgængelig|weekend(en)?|lørdag|søndag)\b",
+    re.IGNORECASE,
+)
+
 _SMALL_TALK: list[tuple[Intent, re.Pattern[str]]] = [
     (
         "hello",
@@ -90,7 +106,7 @@ def classify(text: str) -> Intent | None:
     letters = re.sub(r"[\W\d_]", "", plain)
     if len(letters) < 2:
         return "empty"
-    if _HUMAN.search(plain):
+    if _HUMAN.search(plain) and (_CONNECT.search(plain) or not _ABOUT_SUPPORT.search(plain)):
         return "human"
     for intent, pattern in _SMALL_TALK:
         if pattern.match(plain):

@@ -26,6 +26,9 @@ from tests.conftest import Visitor
         "jeg vil tale med et menneske",
         "menneske",
         "kan jeg snakke med en medarbejder?",
+        "I want a real person, when are you open?",
+        "can I talk to customer service on saturday",
+        "Kundendienst bitte, ich warte seit einer Woche",
     ],
 )
 def test_asking_for_a_person(text: str) -> None:
@@ -80,6 +83,11 @@ def test_nothing_to_go_on(text: str) -> None:
         "hi, where is my parcel",
         "thanks but the refund is still not there",
         "how are you shipping to norway",
+        # about when the team can be reached: the contact article answers that at any hour
+        "bis wann ist der kundendienst erreichbar",
+        "is customer service available on saturdays",
+        "when are your agents available",
+        "hvornår har kundeservice åbent",
     ],
 )
 def test_real_questions_go_to_the_knowledge_base(text: str) -> None:
