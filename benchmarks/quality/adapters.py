@@ -742,6 +742,13 @@ def build_xsid(src: Path, out: Path) -> list[BuiltSet]:
 # --------------------------------------------------------------------------- COVID-QA
 
 
+def faq_key(question: str) -> str:
+    """:func:`text_key` without spaces: the CDC asks "How can I prepare in case my child's
+    school, childcare facility, ..." on one page and "child care facility" on another, and a
+    paraphrase of either expects that one question's article."""
+    return text_key(question).replace(" ", "")
+
+
 def covid_body(rows: Sequence[dict[str, str]]) -> str:
     """The article body of one FAQ question: its answer, or one section per source when
     several sources answer the same question differently (nothing is thrown away)."""
@@ -765,13 +772,13 @@ def covid_articles(
 
     Some FAQ questions occur in several rows (other sources, same wording). Separate
     articles with one title would make the expected answer of a paraphrase ambiguous, so
-    rows with the same question (by :func:`text_key`) become one article.
+    rows with the same question (by :func:`faq_key`) become one article.
     """
     grouped: dict[tuple[str, str], list[dict[str, str]]] = {}
     for row in rows:
         lang = row["lang"].strip()
         if lang in languages and clean_text(row["question"]) and clean_text(row["answer"]):
-            grouped.setdefault((lang, text_key(row["question"])), []).append(row)
+            grouped.setdefault((lang, faq_key(row["question"])), []).append(row)
     keys = list(grouped)
     ids = unique_ids(f"{lang}-{slugify(grouped[(lang, k)][0]['question'])}" for lang, k in keys)
     articles = [
@@ -800,7 +807,7 @@ def covid_pair_questions(
     for pair in pairs:
         if pair["similar"].strip() != "1":
             continue
-        article_id = ids.get((lang, text_key(pair["question_1"])))
+        article_id = ids.get((lang, faq_key(pair["question_1"])))
         if article_id is None:
             skipped += 1
             continue

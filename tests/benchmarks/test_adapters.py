@@ -151,6 +151,8 @@ def covid_dir(tmp_path: Path) -> Path:
         faq_row("Habe ich Anspruch auf Home-Office?", "Nein.\u200b", "de"),
         faq_row("What is a novel coronavirus?", "A new coronavirus.", "en"),
         faq_row("How can I prepare in case my child’s school closes?", "Plan ahead.", "en"),
+        faq_row("Is my childcare facility open?", "Ask them.", "en", "CDC children"),
+        faq_row("Is my child care facility open?", "Ask them.", "en", "CDC travel"),
         faq_row("Can pets spread COVID-19?", "# No evidence so far.", "en"),
         faq_row("Czy mogę?", "Tak.", "pl"),
     ]
@@ -168,6 +170,7 @@ def covid_dir(tmp_path: Path) -> Path:
         ["How can I prepare in case my child's school closes?", "School is closing, help", "1"],
         ["Can pets spread COVID-19?", "Can my dog infect me?", "1"],
         ["Can pets spread COVID-19?", "Can my dog infect me?", "1"],  # the same question twice
+        ["Is my child care facility open?", "Is the kindergarten closed?", "1"],
         ["How is COVID-19 treated?", "What is the treatment?", "1"],  # no article
     ]
     write_rows(src / "eval_question_similarity_de.csv", header, de)
@@ -303,7 +306,9 @@ def test_covid_qa_expects_the_article_of_question_1(covid_dir: Path, tmp_path: P
     [built] = adapters.build_covid_qa(covid_dir, tmp_path / "out")
     articles, splits = check_set(built)
     assert {a["lang"] for a in articles.values()} == {"de", "en"}
-    assert len(articles) == 6  # the two rows asking "Was sind Coronaviren?" are one article
+    # one article each for the two rows asking "Was sind Coronaviren?" and for the two
+    # spelling "childcare" and "child care"
+    assert len(articles) == 7
     rows = splits["valid"] + splits["test"]
     by_question = {row["question"]: row["expected"] for row in rows}
     assert articles[by_question["Was ist Corona?"]]["title"] == "Was sind Coronaviren?"
@@ -311,11 +316,14 @@ def test_covid_qa_expects_the_article_of_question_1(covid_dir: Path, tmp_path: P
     assert "Darf ich zu Hause arbeiten?" in by_question
     assert "School is closing, help" in by_question
     assert "Wie lange dauert es?" not in by_question  # similar = 0
-    assert len(rows) == 6
+    assert len(rows) == 7
+    assert articles[by_question["Is the kindergarten closed?"]]["title"] == (
+        "Is my childcare facility open?"
+    )
     assert built.notes["pairs_without_article_de"] == 1
     assert built.notes["pairs_without_article_en"] == 1
     assert built.notes["pairs_dropped_as_duplicates_en"] == 1
-    assert built.notes["faq_rows_merged"] == 1
+    assert built.notes["faq_rows_merged"] == 2
     merged = built.kb_dir / "de" / f"{by_question['Was ist Corona?']}.md"
     text = merged.read_text(encoding="utf-8")
     assert "## BMG" in text and "## RKI" in text and "Eine Virusfamilie." in text
