@@ -187,6 +187,12 @@ class ChatService:
             raise NotFound("conversation not found")
         raise Unauthorized("invalid token")
 
+    def check(self, conversation_id: str, token: str | None) -> None:
+        """Raise as `authorise` does; for checks that must come before anything is counted
+        (a stranger's requests must not use up the visitor's rate limit)."""
+        with self.db.session() as session:
+            self.authorise(session, conversation_id, token)
+
     def _language_of_locale(self, locale: str | None) -> str:
         code = (locale or "").replace("_", "-").split("-")[0].lower()
         return code if code in self.settings.languages else self.settings.default_language

@@ -176,6 +176,18 @@ def test_rate_limit(strict_client: TestClient) -> None:
     assert statuses[:3] == [200, 200, 200]
 
 
+def test_strangers_do_not_use_up_a_visitors_rate_limit(strict_client: TestClient) -> None:
+    visitor = Visitor(strict_client)
+    other = Visitor(strict_client)
+    for n in range(6):  # no token, a made-up one, another conversation's
+        headers = [{}, {"Authorization": "Bearer forged"}, other.headers][n % 3]
+        body = {"client_id": f"stranger-{n:03d}", "text": "hi"}
+        response = post_message(visitor, body, headers=headers)
+        assert response.status_code in (401, 404)
+    own = post_message(visitor, {"client_id": "visitor-own-001", "text": "thanks"})
+    assert own.status_code == 200
+
+
 def test_rate_limit_on_starting_conversations(strict_client: TestClient) -> None:
     statuses = [strict_client.post(API, json={}).status_code for _ in range(7)]
 
