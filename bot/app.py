@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     app.include_router(health.router)
     _install_console(app)
     _install_errors(app)
-    _install_widget(app)
+    _install_widget(app, settings.allowed_origins)
     return app
 
 
@@ -117,10 +117,30 @@ def _describe(error: dict[str, Any]) -> str:
     return f"{where}: {error.get('msg')}" if where else str(error.get("msg"))
 
 
-def _install_widget(app: FastAPI) -> None:
+PANEL_PATH = "/widget/panel.html"
+
+
+def panel_frame_ancestors(allowed_origins: tuple[str, ...]) -> str | None:
+    """The CSP that limits which sites may show the chat panel in their page: the bot's own
+    (the demo page) and `allowed_origins`. None, so any site may, when that is empty."""
+    if not allowed_origins:
+        return None
+    return "frame-ancestors 'self' " + " ".join(allowed_origins)
+
+
+def _install_widget(app: FastAPI, allowed_origins: tuple[str, ...] = ()) -> None:
     if not WIDGET_DIR.is_dir():
         return
     app.mount("/widget", StaticFiles(directory=WIDGET_DIR), name="widget")
+    policy = panel_frame_ancestors(allowed_origins)
+    if policy is not None:
+
+        @app.middleware("http")
+        async def _frame_ancestors(request: Request, call_next: Any) -> Response:
+            response: Response = await call_next(request)
+            if request.url.path == PANEL_PATH:
+                response.headers["Content-Security-Policy"] = policy
+            return response
 
     @app.get("/demo", include_in_schema=False)
     async def demo() -> FileResponse:

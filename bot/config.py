@@ -87,7 +87,9 @@ class Settings(BaseSettings):
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
-            return tuple(part.strip().rstrip("/") for part in value.split(",") if part.strip())
+            value = tuple(part.strip() for part in value.split(",") if part.strip())
+        if isinstance(value, list | tuple):
+            return tuple(_origin(str(part)) for part in value)
         return value
 
     @field_validator("business_hours")
@@ -143,3 +145,17 @@ def parse_business_hours(text: str) -> dict[int, tuple[dt.time, dt.time]]:
 def get_settings() -> Settings:
     """The process-wide settings, read once from the environment and `.env`."""
     return Settings()
+
+
+_ORIGIN = re.compile(r"^https?://(\*\.)?[a-z0-9.-]+(:\d{1,5})?$")
+
+
+def _origin(text: str) -> str:
+    """A web origin as a browser sends it: scheme, host, optional port; nothing after."""
+    origin = text.strip().rstrip("/").lower()
+    if not _ORIGIN.match(origin):
+        raise ValueError(
+            f"allowed_origins: {text!r} is not an origin like https://shop.example "
+            "(scheme and host, optional port, no path)"
+        )
+    return origin

@@ -32,3 +32,27 @@ def test_business_hours_must_parse(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SUPPORTBOT_BUSINESS_HOURS", "Mon-Fri 18:00-08:00")
     with pytest.raises(ValidationError, match="closes before it opens"):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    ("value", "origins"),
+    [
+        ("https://shop.example", ("https://shop.example",)),
+        (" https://Shop.example/ , http://localhost:3000", ("https://shop.example",
+                                                             "http://localhost:3000")),
+        ("https://*.shop.example", ("https://*.shop.example",)),
+    ],
+)
+def test_allowed_origins_from_a_comma_list(
+    monkeypatch: pytest.MonkeyPatch, value: str, origins: tuple[str, ...]
+) -> None:
+    monkeypatch.setenv("SUPPORTBOT_ALLOWED_ORIGINS", value)
+    assert Settings(_env_file=None).allowed_origins == origins  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("value", ["shop.example", "https://shop.example/help", "*", "ftp://x.y"])
+def test_an_allowed_origin_must_be_an_origin(monkeypatch: pytest.MonkeyPatch, value: str
+                                             ) -> None:
+    monkeypatch.setenv("SUPPORTBOT_ALLOWED_ORIGINS", value)
+    with pytest.raises(ValidationError, match=r"is not an origin like https://shop\.example"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
