@@ -4,6 +4,7 @@ back, resolve, one agent per chat, escaping of visitor text, and the response-ti
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 from fastapi.testclient import TestClient
@@ -211,3 +212,28 @@ def test_response_time_stats(client: TestClient, context: AppContext) -> None:
     assert page.context["stats"].answered == 2
     assert "within the 30 s target" in page.text
     assert 'class="late">2 min' in page.text
+
+
+def test_two_agents_claiming_at_once_one_wins(client: TestClient, context: AppContext) -> None:
+    agents = [
+        _agent(client, context, "anna@example.com", "Anna"),
+        _agent(client, context, "ben@example.com", "Ben"),
+    ]
+
+    def claim(agent: ConsoleAgent, chat: str, start: threading.Barrier, out: list[int]) -> None:
+        start.wait()
+        out.append(agent.claim(chat).status_code)
+
+    for _ in range(8):
+        visitor = Visitor(client)
+        visitor.say("talk to a human")
+        start, statuses = threading.Barrier(2), []
+        threads = [
+            threading.Thread(target=claim, args=(agent, visitor.id, start, statuses))
+            for agent in agents
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(statuses) == [303, 409]
