@@ -35,6 +35,7 @@ from bot.schemas import (
     HandoffPublic,
     MessageCreate,
     MessagePublic,
+    VisitorIdentity,
     conversation_public,
 )
 
@@ -186,6 +187,42 @@ class ChatService:
         if store.token_exists(session=session, token_hash=token_hash):
             raise NotFound("conversation not found")
         raise Unauthorized("invalid token")
+
+    def identify(self, conversation_id: str, token: str | None, visitor: VisitorIdentity) -> bool:
+        """Say who the visitor is after the chat has started (they signed in on the site
+        mid-chat), so the agent sees the customer and their earlier chats. True when the
+        site's identity hash proved it.
+
+        A conversation never changes hands: one already tied to another customer gets 409,
+        and the widget starts a new conversation for the new person instead.
+        """
+        with self.db.session() as session:
+            conversation = self.authorise(session, conversation_id, token, lock=True)
+            known = conversation.customer.external_id if conversation.customer else None
+            if known and visitor.external_id and visitor.external_id != known:
+                raise Conflict("this conversation belongs to another customer; start a new one")
+            verified = bool(
+                visitor.external_id
+                and store.verify_identity(
+                    visitor.external_id, visitor.user_hash, self.settings.identity_secret
+                )
+            )
+            if verified and visitor.external_id and conversation.customer is None:
+                conversation.customer = store.get_or_create_customer(
+                    session=session,
+                    external_id=visitor.external_id,
+                    name=visitor.name,
+                    email=visitor.email,
+                )
+                conversation.verified = True
+            conversation.visitor_name = visitor.name or conversation.visitor_name
+            conversation.visitor_email = visitor.email or conversation.visitor_email
+            if not conversation.verified:
+                conversation.claimed_external_id = (
+                    visitor.external_id or conversation.claimed_external_id
+                )
+            conversation.attributes = {**conversation.attributes, **visitor.attributes}
+            return conversation.verified
 
     def check(self, conversation_id: str, token: str | None) -> None:
         """Raise as `authorise` does; for checks that must come before anything is counted

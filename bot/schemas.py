@@ -28,6 +28,12 @@ class VisitorIdentity(BaseModel):
     attributes: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=30)
 
 
+class VisitorIdentified(BaseModel):
+    """`PUT /conversations/{id}/visitor`: whether the site's identity hash proved who it is."""
+
+    verified: bool
+
+
 class ConversationCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",

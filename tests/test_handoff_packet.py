@@ -127,3 +127,63 @@ def test_unknown_handoff_is_404(client: TestClient, context: AppContext) -> None
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
     assert anna.page("nope").status_code == 404
+
+
+def identify(visitor: Visitor, **identity: Any) -> Any:
+    return visitor.client.put(
+        f"/api/v1/conversations/{visitor.id}/visitor", headers=visitor.headers, json=identity
+    )
+
+
+def test_signing_in_mid_chat_shows_the_agent_who_it_is(
+    client: TestClient, context: AppContext
+) -> None:
+    make_agent(context, "anna@example.com", "Anna")
+    anna = ConsoleAgent(client, "anna@example.com").login()
+    proof = {"external_id": "cust-1042", "user_hash": user_hash(context, "cust-1042")}
+    earlier = Visitor(client, visitor=proof)
+    earlier.say("how do i return an item")
+    visitor = Visitor(client)  # anonymous at first
+    visitor.say("my parcel has not arrived")
+    response = identify(visitor, name="Jana", email="jana@example.com", **proof)
+    assert response.status_code == 200
+    assert response.json() == {"verified": True}
+    visitor.say("talk to a human")
+    packet = _packet(anna, visitor.id)
+    assert packet["customer"]["verified"] is True
+    assert packet["customer"]["name"] == "Jana"
+    assert [e["id"] for e in packet["earlier_conversations"]] == [earlier.id]
+    assert "my parcel has not arrived" in [m["text"] for m in packet["transcript"]]
+
+
+def test_an_unproven_identity_is_kept_as_a_claim(client: TestClient, context: AppContext) -> None:
+    make_agent(context, "anna@example.com", "Anna")
+    anna = ConsoleAgent(client, "anna@example.com").login()
+    Visitor(client, visitor={"external_id": "cust-7", "user_hash": user_hash(context, "cust-7")})
+    visitor = Visitor(client)
+    response = identify(visitor, external_id="cust-7", user_hash="0" * 64, name="Mallory")
+    assert response.json() == {"verified": False}
+    visitor.say("talk to a human")
+    packet = _packet(anna, visitor.id)
+    assert packet["customer"]["verified"] is False
+    assert packet["customer"]["external_id"] == "cust-7"
+    assert packet["earlier_conversations"] == []
+
+
+def test_a_conversation_never_changes_customer(client: TestClient, context: AppContext) -> None:
+    jana = {"external_id": "cust-1", "user_hash": user_hash(context, "cust-1")}
+    visitor = Visitor(client, visitor=jana)
+    same = identify(visitor, email="jana@example.com", **jana)
+    assert same.json() == {"verified": True}
+    other = identify(visitor, external_id="cust-2", user_hash=user_hash(context, "cust-2"))
+    assert other.status_code == 409
+    assert "start a new one" in other.json()["error"]["message"]
+
+
+def test_identifying_needs_the_conversations_token(client: TestClient) -> None:
+    visitor, stranger = Visitor(client), Visitor(client)
+    url = f"/api/v1/conversations/{visitor.id}/visitor"
+    assert client.put(url, json={"name": "x"}).status_code == 401
+    assert client.put(url, json={"name": "x"}, headers=stranger.headers).status_code == 404
+    bad = client.put(url, json={"nickname": "x"}, headers=visitor.headers)
+    assert bad.status_code == 422

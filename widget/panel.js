@@ -102,6 +102,18 @@ const FROM_HOST = {
     // A different signed-in person on this browser must not see the previous one's chat.
     const known = state.conversation?.external_id;
     if (known && clean.external_id && known !== clean.external_id) resetConversation(false);
+    // Signed in mid-chat: the agent should still see who it is (sent once per identity).
+    const conv = state.conversation;
+    const key = JSON.stringify(clean);
+    if (conv && !known && key !== '{}' && conv.identity !== key) {
+      api('PUT', `/conversations/${conv.id}/visitor`, { token: conv.token, body: clean })
+        .then(() => {
+          conv.identity = key;
+          conv.external_id = clean.external_id || null;
+          if (state.conversation === conv) store.set('conversation', conv);
+        })
+        .catch(() => {}); // offline or refused: the next chat starts with the identity
+    }
   },
   context({ page_url: pageUrl }) {
     if (typeof pageUrl === 'string') state.pageUrl = pageUrl.slice(0, 2000);

@@ -27,6 +27,8 @@ from bot.schemas import (
     RatingCreate,
     TurnPublic,
     TypingCreate,
+    VisitorIdentified,
+    VisitorIdentity,
     conversation_public,
 )
 
@@ -121,6 +123,19 @@ def list_messages(
             "status": data["status"],
             "agent": data["agent"],
         }
+
+
+@router.put(
+    "/conversations/{conversation_id}/visitor",
+    response_model=VisitorIdentified,
+    responses={**ERRORS, 409: {"description": "Tied to another customer already"}},
+)
+def identify_visitor(
+    conversation_id: str, body: VisitorIdentity, chat: Chat, token: Token
+) -> dict[str, Any]:
+    """Who the visitor is, when they sign in after the chat started: with a valid
+    `user_hash` the agent sees the verified customer and their earlier chats."""
+    return {"verified": chat.identify(conversation_id, token, body)}
 
 
 @router.post(

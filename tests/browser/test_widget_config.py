@@ -108,3 +108,36 @@ def test_identify_keeps_people_apart(widget, host):
     assert widget.stored("conversation") is None
     widget.answer("How long does delivery take?")
     assert widget.conversation()["id"] != first["id"]
+
+
+def test_signing_in_mid_chat_tells_the_agent_who_it_is(widget, host, bot):
+    """Anonymous first, then the site calls identify(): same chat, now a verified customer."""
+    context = getattr(bot, "context", None)
+    if context is None:
+        pytest.skip("needs the real server (SUPPORTBOT_WIDGET_FAKE_API is set)")
+    from bot.models import Conversation
+    from tests.console_helpers import user_hash
+
+    widget.page.goto(host.page("/shop.html"))
+    widget.open()
+    widget.answer("How do I return an item?")
+    chat = widget.conversation()
+    assert chat["external_id"] is None
+
+    proof = user_hash(context, "customer-9")
+    widget.page.evaluate(
+        "proof => window.SupportBot.identify({external_id: 'customer-9', user_hash: proof,"
+        " name: 'Ida Holm'})",
+        proof,
+    )
+    expect(widget.log.locator(".from-visitor")).to_have_count(1)  # the same conversation
+    for _ in range(50):
+        if (widget.stored("conversation") or {}).get("external_id") == "customer-9":
+            break
+        widget.page.wait_for_timeout(100)
+    assert widget.conversation()["id"] == chat["id"]
+    with context.db.session() as session:
+        stored = session.get(Conversation, chat["id"])
+        assert stored is not None and stored.verified
+        assert stored.customer.external_id == "customer-9"
+        assert stored.visitor_name == "Ida Holm"
