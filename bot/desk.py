@@ -147,6 +147,29 @@ class AgentDesk:
             {"event": "typing", "data": {"role": "agent", "typing": typing}},
         )
 
+    def release(self, login: Login, conversation_id: str) -> None:
+        """Put a claimed chat back in the queue for a colleague: the agent who has it (end of
+        shift), or a lead when that agent is away and the visitor is left waiting."""
+        events = PendingEvents()
+        with self.db.session() as session:
+            conversation, handoff = self._open(session, conversation_id)
+            if handoff.claimed_by_id is None:
+                raise Conflict("Nobody has claimed this chat; it is in the queue already.")
+            if handoff.claimed_by_id != login.agent_id and login.role != "lead":
+                raise Conflict(
+                    f"{self._name(session, handoff.claimed_by_id)} has claimed this chat; "
+                    "only they or a lead can put it back in the queue."
+                )
+            holder = session.get(Agent, handoff.claimed_by_id) or self._agent(session, login)
+            handoff.claimed_by_id = None
+            handoff.claimed_at = None
+            conversation.status = "waiting"
+            conversation.assigned_agent = None
+            left = self._system(session, conversation, "agent_left", holder)
+            events.message(left)
+            events.status(conversation, handoff)
+        self._publish(events)
+
     def hand_back(self, login: Login, conversation_id: str) -> None:
         """Give the chat back to the bot; this handoff ends here."""
         self._finish(login, conversation_id, status="bot", phrase="back_to_bot")

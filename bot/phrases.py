@@ -36,6 +36,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "too_long": "That message is too long for me. Could you sum it up in a few sentences?",
         "no_index": "Sorry, I can't look anything up right now. I'll connect you with our team.",
         "agent_joined": "{name} joined the chat.",
+        "agent_left": "{name} left the chat. A colleague will take over shortly.",
         "resolved": "{name} marked this chat as resolved. You can keep writing any time.",
         "back_to_bot": "{name} handed the chat back to the assistant.",
         "source": "Source",
@@ -73,6 +74,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "no_index": "Entschuldigung, ich kann gerade nichts nachschlagen. Ich verbinde Sie mit "
         "unserem Team.",
         "agent_joined": "{name} ist dem Chat beigetreten.",
+        "agent_left": "{name} hat den Chat verlassen. Gleich übernimmt eine Kollegin oder ein "
+        "Kollege.",
         "resolved": "{name} hat diesen Chat als gelöst markiert. Sie können jederzeit "
         "weiterschreiben.",
         "back_to_bot": "{name} hat den Chat an den Assistenten zurückgegeben.",
@@ -107,6 +110,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "no_index": "Beklager, jeg kan ikke slå noget op lige nu. Jeg sætter dig i kontakt med "
         "vores team.",
         "agent_joined": "{name} er kommet med i chatten.",
+        "agent_left": "{name} har forladt chatten. En kollega tager over om lidt.",
         "resolved": "{name} har markeret chatten som løst. Du kan altid skrive igen.",
         "back_to_bot": "{name} har givet chatten tilbage til assistenten.",
         "source": "Kilde",

@@ -69,6 +69,9 @@ class ConsoleAgent:
     def resolve(self, conversation_id: str) -> Any:
         return self.post(f"/console/conversations/{conversation_id}/resolve")
 
+    def release(self, conversation_id: str) -> Any:
+        return self.post(f"/console/conversations/{conversation_id}/release")
+
     def hand_back(self, conversation_id: str) -> Any:
         return self.post(f"/console/conversations/{conversation_id}/handback")
 

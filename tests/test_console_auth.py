@@ -26,6 +26,7 @@ CONSOLE_POSTS = [
     "/console/conversations/x/reply",
     "/console/conversations/x/note",
     "/console/conversations/x/typing",
+    "/console/conversations/x/release",
     "/console/conversations/x/handback",
     "/console/conversations/x/resolve",
 ]

@@ -157,6 +157,42 @@ def test_hand_back_to_the_bot(client: TestClient, context: AppContext) -> None:
     assert reply["kind"] != "handoff"
 
 
+def test_back_to_the_queue_for_a_colleague(client: TestClient, context: AppContext) -> None:
+    anna = _agent(client, context, "anna@example.com", "Anna")
+    ben = _agent(client, context, "ben@example.com", "Ben")
+    visitor = Visitor(client, locale="da-DK")
+    visitor.say("jeg vil tale med et menneske")
+    anna.claim(visitor.id)
+    assert 'action="/console/conversations/' in anna.page(visitor.id).text
+    assert ben.release(visitor.id).status_code == 409  # not Ben's to give away
+    assert anna.release(visitor.id).status_code == 303
+    state = visitor.messages()
+    assert state["status"] == "waiting"
+    assert state["messages"][-1]["text"] == say("agent_left", "da", name="Anna")
+    queue = anna.http.get("/api/v1/agent/queue").json()["entries"]
+    assert [(e["conversation_id"], e["claimed_by"]) for e in queue] == [(visitor.id, None)]
+    assert anna.release(visitor.id).status_code == 409  # in the queue already
+    assert ben.claim(visitor.id).status_code == 303
+    assert ben.reply(visitor.id, "Hej, Ben her.").status_code == 303
+
+
+def test_a_lead_can_free_a_chat_an_absent_agent_holds(
+    client: TestClient, context: AppContext
+) -> None:
+    anna = _agent(client, context, "anna@example.com", "Anna")
+    make_agent(context, "lea@example.com", "Lea", role="lead")
+    lea = ConsoleAgent(client, "lea@example.com").login()
+    visitor = Visitor(client)
+    visitor.say("talk to a human")
+    anna.claim(visitor.id)  # ...and then Anna's laptop dies
+    page = lea.page(visitor.id).text
+    assert "Put back in the queue (lead)" in page
+    assert "Put back in the queue (lead)" not in anna.page(visitor.id).text
+    assert lea.release(visitor.id).status_code == 303
+    assert visitor.messages()["messages"][-1]["text"] == say("agent_left", "en", name="Anna")
+    assert lea.claim(visitor.id).status_code == 303
+
+
 def test_queue_longest_wait_first_and_late_ones_marked(
     client: TestClient, context: AppContext
 ) -> None:

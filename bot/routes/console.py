@@ -277,6 +277,12 @@ def typing(
     return Response(status_code=204)
 
 
+@router.post("/conversations/{conversation_id}/release")
+def release(conversation_id: str, context: Context, login: CheckedLogin) -> Response:
+    _desk(context).release(login, conversation_id)
+    return RedirectResponse("/console", status_code=303)
+
+
 @router.post("/conversations/{conversation_id}/handback")
 def hand_back(conversation_id: str, context: Context, login: CheckedLogin) -> Response:
     _desk(context).hand_back(login, conversation_id)
