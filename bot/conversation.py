@@ -21,7 +21,7 @@ from bot import store
 from bot.answer import AnswerComposer, Passage
 from bot.config import Settings
 from bot.db import Database
-from bot.errors import Conflict, NotFound, PayloadTooLarge, Unauthorized
+from bot.errors import Conflict, NotFound, PayloadTooLarge, Unauthorized, Unprocessable
 from bot.events import CONSOLE_CHANNEL, Event, EventBus, conversation_channel
 from bot.intents import classify, find_email
 from bot.language import detect_language
@@ -30,6 +30,7 @@ from bot.phrases import language_name, say
 from bot.policy import Decision, decide
 from bot.retrieval import IndexHolder, Retrieval, Retriever
 from bot.schemas import (
+    MAX_ATTRIBUTES,
     ConversationCreate,
     FeedbackCreate,
     HandoffPublic,
@@ -221,7 +222,13 @@ class ChatService:
                 conversation.claimed_external_id = (
                     visitor.external_id or conversation.claimed_external_id
                 )
-            conversation.attributes = {**conversation.attributes, **visitor.attributes}
+            attributes = {**conversation.attributes, **visitor.attributes}
+            if len(attributes) > MAX_ATTRIBUTES:
+                raise Unprocessable(
+                    f"attributes: at most {MAX_ATTRIBUTES} per conversation "
+                    f"({len(attributes)} with these)"
+                )
+            conversation.attributes = attributes
             return conversation.verified
 
     def check(self, conversation_id: str, token: str | None) -> None:

@@ -19,13 +19,18 @@ def clean_text(value: str) -> str:
     return _CONTROL.sub("", value).strip()
 
 
+MAX_ATTRIBUTES = 30  # per conversation, however many times the site identifies the visitor
+
+
 class VisitorIdentity(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(None, max_length=200)
     email: str | None = Field(None, max_length=320)
     external_id: str | None = Field(None, max_length=200)
     user_hash: str | None = Field(None, max_length=128)
-    attributes: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=30)
+    attributes: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, max_length=MAX_ATTRIBUTES
+    )
 
 
 class VisitorIdentified(BaseModel):

@@ -187,3 +187,12 @@ def test_identifying_needs_the_conversations_token(client: TestClient) -> None:
     assert client.put(url, json={"name": "x"}, headers=stranger.headers).status_code == 404
     bad = client.put(url, json={"nickname": "x"}, headers=visitor.headers)
     assert bad.status_code == 422
+
+
+def test_attributes_stay_bounded_across_identify_calls(client: TestClient) -> None:
+    visitor = Visitor(client, visitor={"attributes": {f"a{i}": i for i in range(20)}})
+    more = identify(visitor, attributes={f"b{i}": i for i in range(10)})
+    assert more.status_code == 200
+    too_many = identify(visitor, attributes={"c": 1})
+    assert too_many.status_code == 422
+    assert "at most 30 per conversation" in too_many.json()["error"]["message"]
