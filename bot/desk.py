@@ -69,11 +69,7 @@ class AgentDesk:
                 raise Conflict("Another agent claimed this chat a moment ago.")
             session.refresh(handoff)
             agent = self._agent(session, login)
-            conversation.status = "agent"
-            conversation.assigned_agent = agent
-            joined = self._system(session, conversation, "agent_joined", agent)
-            events.message(joined)
-            events.status(conversation, handoff)
+            self._hand_to(session, conversation, handoff, agent, events)
         self._publish(events)
 
     def reply(self, login: Login, conversation_id: str, text: str) -> Message:
@@ -163,11 +159,7 @@ class AgentDesk:
             holder = session.get(Agent, handoff.claimed_by_id) or self._agent(session, login)
             handoff.claimed_by_id = None
             handoff.claimed_at = None
-            conversation.status = "waiting"
-            conversation.assigned_agent = None
-            left = self._system(session, conversation, "agent_left", holder)
-            events.message(left)
-            events.status(conversation, handoff)
+            self._hand_to(session, conversation, handoff, None, events, leaving=holder)
         self._publish(events)
 
     def hand_back(self, login: Login, conversation_id: str) -> None:
@@ -212,6 +204,26 @@ class AgentDesk:
             events.message(message)
             events.status(conversation, None)
         self._publish(events)
+
+    def _hand_to(
+        self,
+        session: Session,
+        conversation: Conversation,
+        handoff: Handoff,
+        agent: Agent | None,
+        events: PendingEvents,
+        *,
+        leaving: Agent | None = None,
+    ) -> None:
+        """The chat is with `agent` now, or waiting in the queue again when None (`leaving`
+        left it); the visitor reads which in their widget, the console sees the new state."""
+        conversation.status = "agent" if agent else "waiting"
+        conversation.assigned_agent = agent
+        if agent is not None:
+            events.message(self._system(session, conversation, "agent_joined", agent))
+        elif leaving is not None:
+            events.message(self._system(session, conversation, "agent_left", leaving))
+        events.status(conversation, handoff)
 
     def _conversation(self, session: Session, conversation_id: str) -> Conversation:
         conversation = store.get_conversation(
