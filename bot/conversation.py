@@ -231,19 +231,22 @@ class ChatService:
             conversation.attributes = attributes
             return conversation.verified
 
-    def check(self, conversation_id: str, token: str | None) -> None:
-        """Raise as `authorise` does; for checks that must come before anything is counted
-        (a stranger's requests must not use up the visitor's rate limit)."""
-        with self.db.session() as session:
-            self.authorise(session, conversation_id, token)
-
     def _language_of_locale(self, locale: str | None) -> str:
         code = (locale or "").replace("_", "-").split("-")[0].lower()
         return code if code in self.settings.languages else self.settings.default_language
 
     # -- a visitor turn ------------------------------------------------------------------
 
-    def visitor_message(self, conversation_id: str, token: str | None, body: MessageCreate) -> Turn:
+    def visitor_message(
+        self,
+        conversation_id: str,
+        token: str | None,
+        body: MessageCreate,
+        *,
+        admit: Callable[[], None] | None = None,
+    ) -> Turn:
+        """One visitor turn. `admit` (the rate limit) runs once the token is known to be the
+        visitor's, so a stranger's requests never use up the visitor's allowance."""
         if len(body.text) > self.settings.max_message_chars:
             raise PayloadTooLarge(
                 f"text is {len(body.text)} characters; the limit is "
@@ -253,6 +256,8 @@ class ChatService:
         try:
             with self.db.session() as session:
                 conversation = self.authorise(session, conversation_id, token, lock=True)
+                if admit is not None:
+                    admit()
                 turn = self._turn(session, conversation, body, outbox)
         except IntegrityError:
             # A concurrent retry of the same client_id won the race: return what it stored.
@@ -623,9 +628,18 @@ class ChatService:
             conversation.rating = rating
             conversation.rating_comment = comment
 
-    def visitor_typing(self, conversation_id: str, token: str | None, typing: bool) -> None:
+    def visitor_typing(
+        self,
+        conversation_id: str,
+        token: str | None,
+        typing: bool,
+        *,
+        admit: Callable[[], None] | None = None,
+    ) -> None:
         with self.db.session() as session:
             conversation = self.authorise(session, conversation_id, token)
+        if admit is not None:
+            admit()
         self.bus.publish(
             CONSOLE_CHANNEL,
             {

@@ -94,9 +94,9 @@ def post_message(
 ) -> dict[str, Any]:
     """Send the visitor's message; the bot's reply comes back at once (`null` while a person
     has the chat). Retrying with the same `client_id` is safe."""
-    chat.check(conversation_id, token)  # before the limit: only the visitor uses it up
-    limit(context, f"msg:{conversation_id}")
-    turn = chat.visitor_message(conversation_id, token, body)
+    turn = chat.visitor_message(
+        conversation_id, token, body, admit=lambda: limit(context, f"msg:{conversation_id}")
+    )
     return {
         "message": MessagePublic.of(turn.message) if turn.message else None,
         "reply": MessagePublic.of(turn.reply) if turn.reply else None,
@@ -171,9 +171,8 @@ def post_rating(conversation_id: str, body: RatingCreate, chat: Chat, token: Tok
 def post_typing(
     conversation_id: str, body: TypingCreate, chat: Chat, context: Context, token: Token
 ) -> Response:
-    chat.check(conversation_id, token)
-    limit(context, f"typing:{conversation_id}")
-    chat.visitor_typing(conversation_id, token, body.typing)
+    key = f"typing:{conversation_id}"
+    chat.visitor_typing(conversation_id, token, body.typing, admit=lambda: limit(context, key))
     return Response(status_code=204)
 
 
