@@ -17,8 +17,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from bot.access import hash_token, new_token
 from bot.models import Agent, AgentSession
-from bot.store import hash_token, new_token
 
 ROLES = ("agent", "lead")
 PRESENCES = ("online", "away")

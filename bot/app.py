@@ -17,9 +17,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.config import Settings, get_settings
+from bot.console.auth import LoginRequired
 from bot.context import AppContext
 from bot.errors import SupportbotError
-from bot.routes import chat, health
+from bot.routes import agent_api, chat, console, health
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +48,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(ctx.warm_up)
-        ctx.background.append(asyncio.create_task(ctx.watch_index()))
-        for starter in ctx.extras.get("startup", []):
-            ctx.background.append(asyncio.create_task(starter(ctx)))
+        ctx.start_workers()
         yield
         await ctx.close()
 
@@ -61,21 +60,18 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         "off to a person with the whole conversation.",
     )
     app.state.context = ctx
-    app.include_router(chat.router)
-    app.include_router(health.router)
-    _install_console(app)
+    _install_routes(app)
     _install_errors(app)
     _install_widget(app, settings.allowed_origins)
     return app
 
 
-def _install_console(app: FastAPI) -> None:
-    """The agent console and its API live in `bot.routes.console` (when present)."""
-    try:
-        from bot.routes import console
-    except ImportError:
-        return
-    console.install(app)
+def _install_routes(app: FastAPI) -> None:
+    """Every router, one per audience: the widget's API, health, the console and its API."""
+    for router in (chat.router, health.router, console.router, agent_api.router):
+        app.include_router(router)
+    app.mount("/console/static", StaticFiles(directory=console.STATIC), name="console-static")
+    app.add_exception_handler(LoginRequired, console.login_required)
 
 
 def _wants_json(request: Request) -> bool:
@@ -85,8 +81,6 @@ def _wants_json(request: Request) -> bool:
 def _install_errors(app: FastAPI) -> None:
     def render(request: Request, status: int, code: str, message: str) -> Response:
         if not _wants_json(request):
-            from bot.routes import console
-
             return console.error_page(request, status, message)
         return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 

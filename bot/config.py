@@ -65,9 +65,9 @@ class Settings(BaseSettings):
     smtp_port: int = 25
     smtp_sender: str = "support@fjeldfels.example"
     # Outbox (webhooks, emails): how often the worker looks, and the retry backoff
-    outbox_poll_seconds: float = Field(1.0, gt=0, le=60)
-    outbox_backoff_seconds: float = Field(5.0, gt=0)
-    outbox_backoff_max_seconds: float = Field(3600.0, gt=0)
+    delivery_poll_seconds: float = Field(1.0, gt=0, le=60)
+    delivery_backoff_seconds: float = Field(5.0, gt=0)
+    delivery_backoff_max_seconds: float = Field(3600.0, gt=0)
 
     # Server
     public_base_url: str = "http://127.0.0.1:8000"

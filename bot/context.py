@@ -1,7 +1,9 @@
-"""What the running app holds: settings, database, model, index, event bus, services.
+"""The composition root: every service the running app holds, built once, and the background
+workers it runs (index watcher, deliveries), started and stopped by the app's lifespan.
 
 Built cheaply by `AppContext.build`; the heavy parts (model, index, schema) load in `warm_up`,
-which the app's lifespan calls once.
+which the lifespan calls once. Tests pass fakes for the edges (embedder, bus, clock, the
+webhook transport, the mailer) to `build`, never by reaching into a built context.
 """
 
 from __future__ import annotations
@@ -9,13 +11,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from bot.answer import AnswerComposer, make_composer
 from bot.config import Settings
-from bot.conversation import ChatService, Clock
+from bot.conversation import ChatService, Clock, system_clock
 from bot.db import Database, create_schema
+from bot.deliveries import HTTP_TIMEOUT_SECONDS, DeliveryWorker, Mailer, SmtpMailer
+from bot.desk import AgentDesk
 from bot.events import EventBus, make_bus
 from bot.language import warm_up as warm_up_language
 from bot.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
@@ -28,15 +35,18 @@ log = logging.getLogger(__name__)
 @dataclass
 class AppContext:
     settings: Settings
+    clock: Clock
     db: Database
     embedder: Embedder
     index: IndexHolder
     bus: EventBus
     composer: AnswerComposer
-    chat: ChatService
     limiter: RateLimiter
+    chat: ChatService
+    desk: AgentDesk
+    deliveries: DeliveryWorker
     background: list[asyncio.Task[Any]] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
+    _closers: list[Callable[[], None]] = field(default_factory=list)
 
     @classmethod
     def build(
@@ -47,7 +57,10 @@ class AppContext:
         bus: EventBus | None = None,
         composer: AnswerComposer | None = None,
         clock: Clock | None = None,
+        webhook_transport: httpx.BaseTransport | None = None,
+        mailer: Mailer | None = None,
     ) -> AppContext:
+        clock = clock or system_clock
         db = Database(settings.database_url)
         embedder = embedder or make_embedder(settings.embedding_model, threads=1)
         index = IndexHolder(
@@ -71,7 +84,18 @@ class AppContext:
         chat = ChatService(
             db=db, index=index, composer=composer, bus=bus, settings=settings, clock=clock
         )
-        return cls(settings, db, embedder, index, bus, composer, chat, limiter)
+        desk = AgentDesk(db=db, bus=bus, settings=settings, clock=clock)
+        http = httpx.Client(transport=webhook_transport, timeout=HTTP_TIMEOUT_SECONDS)
+        if mailer is None and settings.smtp_host:
+            mailer = SmtpMailer(settings.smtp_host, settings.smtp_port)
+        deliveries = DeliveryWorker(
+            db=db, settings=settings, client=http, mailer=mailer, clock=clock
+        )
+        context = cls(
+            settings, clock, db, embedder, index, bus, composer, limiter, chat, desk, deliveries
+        )
+        context._closers.append(http.close)
+        return context
 
     def warm_up(self) -> None:
         """Schema, model, detector and index: everything slow, once, before serving."""
@@ -84,6 +108,15 @@ class AppContext:
                 self.settings.index_dir,
                 self.index.last_error or "run `supportbot ingest`",
             )
+
+    def start_workers(self) -> None:
+        """The background work of a serving process: notice new index versions, deliver
+        webhooks and emails. Called by the app's lifespan, once."""
+        self._run(self.watch_index())
+        self._run(self.deliveries.run())
+
+    def _run(self, work: Coroutine[Any, Any, None]) -> None:
+        self.background.append(asyncio.create_task(work))
 
     async def watch_index(self) -> None:
         """Swap in a newly published index version within `index_poll_seconds`."""
@@ -103,5 +136,8 @@ class AppContext:
         for task in self.background:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        self.background.clear()
         await self.bus.close()
+        for closer in self._closers:
+            closer()
         self.db.dispose()

@@ -1,48 +1,55 @@
-"""One visitor turn end to end, and the conversation's states: bot → waiting (handed off) →
-agent → closed. No HTTP here: the API, the evaluation and the tests all call this.
+"""The visitor's side of every conversation, end to end: start, each turn, thumbs, rating,
+typing, and what the widget reads back (status, messages, catch-up). No HTTP here: the API,
+the evaluation and the tests all call this.
 
 A turn is one database transaction: the visitor's message and the bot's reply are stored
-together or not at all, and a retry with the same `client_id` returns what was stored.
+together or not at all, and a retry with the same `client_id` returns what was stored. Live
+events go out only after the commit (`bot.live_events`); a change of state emits one status
+event, whatever caused it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import handoff as handoffs
-from bot import store
-from bot.answer import AnswerComposer, Passage
+from bot import access, queries
+from bot.answer import AnswerComposer
 from bot.config import Settings
 from bot.db import Database
-from bot.errors import Conflict, NotFound, PayloadTooLarge, Unauthorized, Unprocessable
-from bot.events import CONSOLE_CHANNEL, Event, EventBus, conversation_channel
-from bot.intents import classify, find_email
-from bot.language import detect_language
-from bot.models import Conversation, Handoff, Message, utcnow
-from bot.phrases import language_name, say
-from bot.policy import Decision, decide
-from bot.retrieval import IndexHolder, Retrieval, Retriever
+from bot.errors import Conflict, NotFound, PayloadTooLarge, Unprocessable
+from bot.events import EventBus
+from bot.handoff import hand_off, take_email
+from bot.live_events import PendingEvents
+from bot.models import Conversation, Message
+from bot.phrases import say
+from bot.policy import on_feedback
+from bot.replies import BotReplies
+from bot.retrieval import IndexHolder
 from bot.schemas import (
     MAX_ATTRIBUTES,
     ConversationCreate,
+    ConversationDetail,
     FeedbackCreate,
-    HandoffPublic,
     MessageCreate,
     MessagePublic,
+    MessagesPublic,
     VisitorIdentity,
     conversation_public,
+    conversation_status,
 )
-
-log = logging.getLogger(__name__)
+from bot.states import WITH_TEAM, Status, Transition, move, status_of
 
 Clock = Callable[[], dt.datetime]
+
+
+def system_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 @dataclass
@@ -51,64 +58,8 @@ class Turn:
     reply: Message | None
 
 
-@dataclass
-class _Outbox:
-    """Events to publish once the transaction has committed (never for a rolled-back turn)."""
-
-    events: list[tuple[str, Event]] = field(default_factory=list)
-
-    def message(self, message: Message) -> None:
-        self.events.append(
-            (
-                conversation_channel(message.conversation_id),
-                {
-                    "event": "message",
-                    "id": message.seq,
-                    "data": MessagePublic.of(message).model_dump(mode="json"),
-                },
-            )
-        )
-        self.events.append(
-            (
-                CONSOLE_CHANNEL,
-                {
-                    "event": "conversation",
-                    "data": {"id": message.conversation_id, "seq": message.seq},
-                },
-            )
-        )
-
-    def status(self, conversation: Conversation, handoff: Handoff | None) -> None:
-        data = conversation_public(conversation)
-        data["handoff"] = (
-            HandoffPublic.of(handoff, _email_of(conversation)).model_dump(mode="json")
-            if handoff
-            else None
-        )
-        self.events.append(
-            (conversation_channel(conversation.id), {"event": "status", "data": data})
-        )
-        self.events.append(
-            (
-                CONSOLE_CHANNEL,
-                {"event": "queue", "data": {"id": conversation.id, "status": conversation.status}},
-            )
-        )
-
-
-def _email_of(conversation: Conversation) -> str | None:
-    if conversation.customer and conversation.customer.email:
-        return conversation.customer.email
-    return conversation.visitor_email
-
-
-# The agent side (bot.desk) publishes the same events and needs the same address.
-PendingEvents = _Outbox
-email_of = _email_of
-
-
 class ChatService:
-    """The bot's side of every conversation."""
+    """What a visitor (through the widget or the API) can do and see."""
 
     def __init__(
         self,
@@ -118,14 +69,13 @@ class ChatService:
         composer: AnswerComposer,
         bus: EventBus,
         settings: Settings,
-        clock: Clock | None = None,
+        clock: Clock = system_clock,
     ):
         self.db = db
-        self.index = index
-        self.composer = composer
         self.bus = bus
         self.settings = settings
-        self.clock: Clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.clock = clock
+        self.replies = BotReplies(index=index, composer=composer, settings=settings, clock=clock)
 
     # -- conversations -------------------------------------------------------------------
 
@@ -133,25 +83,19 @@ class ChatService:
         """A new conversation with its bearer token (only the hash is stored) and greeting."""
         lang = self._language_of_locale(body.locale)
         visitor = body.visitor
-        token = store.new_token()
+        token = access.new_token()
         with self.db.session() as session:
             customer = None
-            if (
-                visitor
-                and visitor.external_id
-                and store.verify_identity(
-                    visitor.external_id, visitor.user_hash, self.settings.identity_secret
-                )
-            ):
-                customer = store.get_or_create_customer(
+            if visitor and visitor.external_id and self._verified(visitor):
+                customer = queries.get_or_create_customer(
                     session=session,
                     external_id=visitor.external_id,
                     name=visitor.name,
                     email=visitor.email,
                 )
-            conversation = store.create_conversation(
+            conversation = queries.create_conversation(
                 session=session,
-                token=token,
+                token_hash=access.hash_token(token),
                 lang=lang,
                 locale=body.locale,
                 page_url=body.page_url,
@@ -161,7 +105,7 @@ class ChatService:
                 customer=customer,
                 attributes=dict(visitor.attributes) if visitor else {},
             )
-            greeting = store.append_message(
+            greeting = queries.append_message(
                 session=session,
                 conversation=conversation,
                 role="bot",
@@ -172,23 +116,6 @@ class ChatService:
             session.refresh(conversation, ["assigned_agent"])
         return conversation, token, [greeting]
 
-    def authorise(
-        self, session: Session, conversation_id: str, token: str | None, *, lock: bool = False
-    ) -> Conversation:
-        """The conversation, if `token` is its own. A valid token for another conversation
-        gets 404 (it reveals nothing about this one); a token nobody has gets 401."""
-        if not token:
-            raise Unauthorized("missing bearer token (Authorization: Bearer <token>)")
-        token_hash = store.hash_token(token)
-        conversation = store.get_conversation(
-            session=session, conversation_id=conversation_id, lock=lock
-        )
-        if conversation is not None and _same(token_hash, conversation.token_hash):
-            return conversation
-        if store.token_exists(session=session, token_hash=token_hash):
-            raise NotFound("conversation not found")
-        raise Unauthorized("invalid token")
-
     def identify(self, conversation_id: str, token: str | None, visitor: VisitorIdentity) -> bool:
         """Say who the visitor is after the chat has started (they signed in on the site
         mid-chat), so the agent sees the customer and their earlier chats. True when the
@@ -198,18 +125,13 @@ class ChatService:
         and the widget starts a new conversation for the new person instead.
         """
         with self.db.session() as session:
-            conversation = self.authorise(session, conversation_id, token, lock=True)
+            conversation = access.authorise(session, conversation_id, token, lock=True)
             known = conversation.customer.external_id if conversation.customer else None
             if known and visitor.external_id and visitor.external_id != known:
                 raise Conflict("this conversation belongs to another customer; start a new one")
-            verified = bool(
-                visitor.external_id
-                and store.verify_identity(
-                    visitor.external_id, visitor.user_hash, self.settings.identity_secret
-                )
-            )
+            verified = bool(visitor.external_id and self._verified(visitor))
             if verified and visitor.external_id and conversation.customer is None:
-                conversation.customer = store.get_or_create_customer(
+                conversation.customer = queries.get_or_create_customer(
                     session=session,
                     external_id=visitor.external_id,
                     name=visitor.name,
@@ -231,9 +153,63 @@ class ChatService:
             conversation.attributes = attributes
             return conversation.verified
 
+    def _verified(self, visitor: VisitorIdentity) -> bool:
+        return access.verify_identity(
+            visitor.external_id or "", visitor.user_hash, self.settings.identity_secret
+        )
+
     def _language_of_locale(self, locale: str | None) -> str:
         code = (locale or "").replace("_", "-").split("-")[0].lower()
         return code if code in self.settings.languages else self.settings.default_language
+
+    # -- what the widget reads -----------------------------------------------------------
+
+    def check_access(self, conversation_id: str, token: str | None) -> None:
+        """Raise unless `token` opens this conversation (before a stream is opened)."""
+        with self.db.session() as session:
+            access.authorise(session, conversation_id, token)
+
+    def status(self, conversation_id: str, token: str | None) -> ConversationDetail:
+        with self.db.session() as session:
+            conversation = access.authorise(session, conversation_id, token)
+            return self._status(session, conversation)
+
+    def messages(self, conversation_id: str, token: str | None, *, after: int) -> MessagesPublic:
+        """Messages with a sequence number above `after` (0: all), oldest first."""
+        with self.db.session() as session:
+            conversation = access.authorise(session, conversation_id, token)
+            messages = queries.messages_after(
+                session=session, conversation_id=conversation.id, after=after
+            )
+            public = conversation_public(conversation)
+            return MessagesPublic(
+                messages=[MessagePublic.of(m) for m in messages],
+                status=public.status,
+                agent=public.agent,
+            )
+
+    def catch_up(
+        self, conversation_id: str, *, after: int
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """What a (re)connecting event stream missed after `after`, and the status now, as
+        the JSON the stream sends. Access was checked when the stream opened."""
+        with self.db.session() as session:
+            conversation = queries.get_conversation(
+                session=session, conversation_id=conversation_id
+            )
+            if conversation is None:
+                raise NotFound("conversation not found")
+            messages = queries.messages_after(
+                session=session, conversation_id=conversation_id, after=after
+            )
+            return (
+                [MessagePublic.of(m).model_dump(mode="json") for m in messages],
+                self._status(session, conversation).model_dump(mode="json"),
+            )
+
+    def _status(self, session: Session, conversation: Conversation) -> ConversationDetail:
+        handoff = queries.open_handoff(session=session, conversation_id=conversation.id)
+        return conversation_status(conversation, handoff)
 
     # -- a visitor turn ------------------------------------------------------------------
 
@@ -252,50 +228,52 @@ class ChatService:
                 f"text is {len(body.text)} characters; the limit is "
                 f"{self.settings.max_message_chars}"
             )
-        outbox = _Outbox()
+        events = PendingEvents()
         try:
             with self.db.session() as session:
-                conversation = self.authorise(session, conversation_id, token, lock=True)
+                conversation = access.authorise(session, conversation_id, token, lock=True)
                 if admit is not None:
                     admit()
-                turn = self._turn(session, conversation, body, outbox)
+                turn = self._turn(session, conversation, body, events)
         except IntegrityError:
             # A concurrent retry of the same client_id won the race: return what it stored.
             with self.db.session() as session:
-                conversation = self.authorise(session, conversation_id, token)
+                conversation = access.authorise(session, conversation_id, token)
                 existing = self._existing(session, conversation, body.client_id)
                 if existing is None:
                     raise
             return existing
-        self._publish(outbox)
+        events.publish(self.bus)
         return turn
 
     def _existing(
         self, session: Session, conversation: Conversation, client_id: str
     ) -> Turn | None:
-        message = store.find_client_message(
+        message = queries.find_client_message(
             session=session, conversation_id=conversation.id, client_id=client_id
         )
         if message is None:
             return None
-        return Turn(message, store.reply_of(session=session, message_id=message.id))
+        return Turn(message, queries.reply_of(session=session, message_id=message.id))
 
     def _turn(
-        self, session: Session, conversation: Conversation, body: MessageCreate, outbox: _Outbox
+        self,
+        session: Session,
+        conversation: Conversation,
+        body: MessageCreate,
+        events: PendingEvents,
     ) -> Turn:
         existing = self._existing(session, conversation, body.client_id)
         if existing is not None:
             if existing.message and existing.message.text != body.text:
                 raise Conflict("client_id was already used for a different message")
             return existing
-        if conversation.status == "closed":
+        before = status_of(conversation)
+        if before is Status.CLOSED:
             # A new question after the agent resolved the chat starts fresh with the bot;
             # the old misses must not push it straight back to a human.
-            conversation.status = "bot"
-            conversation.misses = 0
-            conversation.assigned_agent_id = None
-            outbox.status(conversation, None)
-        message = store.append_message(
+            move(conversation, Transition.REOPEN)
+        message = queries.append_message(
             session=session,
             conversation=conversation,
             role="visitor",
@@ -303,298 +281,58 @@ class ChatService:
             client_id=body.client_id,
             lang=conversation.lang,
         )
-        outbox.message(message)
-        if conversation.status in ("waiting", "agent"):
-            reply = self._while_waiting(session, conversation, message)
+        events.message(message)
+        reply: Message | None
+        if status_of(conversation) in WITH_TEAM:
+            reply = take_email(
+                session, conversation, message, settings=self.settings, now=self.clock()
+            )
         else:
-            reply = self._bot_reply(session, conversation, message, body.article_id)
+            reply = self.replies.reply(session, conversation, message, article_id=body.article_id)
         if reply is not None:
-            outbox.message(reply)
-            if reply.kind == "handoff":
-                outbox.status(
-                    conversation,
-                    store.open_handoff(session=session, conversation_id=conversation.id),
-                )
+            events.message(reply)
+        self._status_changed(session, conversation, before, events)
         return Turn(message, reply)
 
-    def _while_waiting(
-        self, session: Session, conversation: Conversation, message: Message
-    ) -> Message | None:
-        """Humans own the chat: store for the agent, reply only to take an email we asked for."""
-        if not conversation.email_asked or _email_of(conversation):
-            return None
-        lang = conversation.lang
-        email = find_email(message.text)
-        handoff = store.open_handoff(session=session, conversation_id=conversation.id)
-        if email is None:
-            if "@" not in message.text:
-                return None  # more detail for the agent, not a failed email address
-            return _bot_says(session, message, "prompt", lang, say("email_invalid", lang))
-        conversation.visitor_email = email
-        when = handoff.answer_by if handoff and handoff.answer_by else self.clock()
-        time = handoffs.format_time(when, lang, self.settings, self.clock())
-        return _bot_says(
-            session, message, "prompt", lang, say("email_thanks", lang, email=email, time=time)
-        )
-
-    def _bot_reply(
-        self, session: Session, conversation: Conversation, message: Message, article_id: str | None
-    ) -> Message:
-        retriever = self.index.current
-        intent = classify(message.text)
-        if intent == "human":
-            conversation.lang = self._detect(message.text, conversation.lang)
-            return self.handoff(session, conversation, "visitor_request", reply_to=message)
-        if intent is not None:
-            lang = conversation.lang
-            if intent not in ("empty", "ok"):
-                lang = self._detect(message.text, conversation.lang)
-            kind = "prompt" if intent == "empty" else "smalltalk"
-            return _bot_says(session, message, kind, lang, say(intent, lang))
-        if retriever is None:
-            return self.handoff(
-                session,
-                conversation,
-                "no_index",
-                reply_to=message,
-                prefix=say("no_index", conversation.lang),
-            )
-        if article_id:
-            picked = self._picked(session, conversation, message, retriever, article_id)
-            if picked is not None:
-                return picked
-        retrieval = retriever.search(message.text, lang_hint=conversation.lang)
-        conversation.lang = retrieval.lang
-        policy = retriever.policy  # tuned with this index version, built when it loaded
-        decision = decide(
-            retrieval.features,
-            scores=[c.score for c in retrieval.candidates],
-            misses=conversation.misses,
-            policy=policy,
-        )
-        details = {
-            "reason": decision.reason,
-            "retrieval": _retrieval_details(retrieval),
-            "decision": {"action": decision.action, "confidence": decision.confidence},
-        }
-        if decision.action == "handoff":
-            return self.handoff(
-                session,
-                conversation,
-                decision.reason,
-                reply_to=message,
-                confidence=decision.confidence,
-                details=details,
-            )
-        if decision.action == "clarify":
-            conversation.misses += 1
-            return self._clarify(session, conversation, message, retrieval, decision, details)
-        conversation.misses = 0
-        return self._answer(session, conversation, message, retriever, retrieval, decision, details)
-
-    def _detect(self, text: str, fallback: str) -> str:
-        return detect_language(text, languages=self.settings.languages, fallback=fallback)
-
-    def _answer(
-        self,
-        session: Session,
-        conversation: Conversation,
-        message: Message,
-        retriever: Retriever,
-        retrieval: Retrieval,
-        decision: Decision,
-        details: dict[str, Any],
-    ) -> Message:
-        top = retrieval.candidates[0]
-        passages = [Passage(top.article, top.best_chunk)]
-        passages += [Passage(c.article, c.best_chunk) for c in retrieval.candidates[1:3]]
-        composed = self.composer.compose(message.text, passages, top.article.lang)
-        text = composed.text
-        if not top.in_visitor_language:
-            text += "\n\n" + say(
-                "other_language",
-                retrieval.lang,
-                language=language_name(top.article.lang, retrieval.lang),
-            )
-        details["generated"] = composed.generated
-        return store.append_message(
-            session=session,
-            conversation=conversation,
-            role="bot",
-            kind="answer",
-            lang=top.article.lang,
-            reply_to_id=message.id,
-            text=text,
-            confidence=round(decision.confidence, 4),
-            sources=[_source(top.article, top.score)],
-            details=details,
-        )
-
-    def _clarify(
-        self,
-        session: Session,
-        conversation: Conversation,
-        message: Message,
-        retrieval: Retrieval,
-        decision: Decision,
-        details: dict[str, Any],
-    ) -> Message:
-        options = retrieval.candidates[: decision.options]
-        details["quick_replies"] = [
-            {"article_id": c.article.id, "title": c.article.title} for c in options
-        ]
-        key = "clarify" if len(options) > 1 else "clarify_one"
-        return store.append_message(
-            session=session,
-            conversation=conversation,
-            role="bot",
-            kind="clarify",
-            lang=retrieval.lang,
-            reply_to_id=message.id,
-            text=say(key, retrieval.lang),
-            confidence=round(decision.confidence, 4),
-            sources=[_source(c.article, c.score) for c in options],
-            details=details,
-        )
-
-    def _picked(
-        self,
-        session: Session,
-        conversation: Conversation,
-        message: Message,
-        retriever: Retriever,
-        article_id: str,
-    ) -> Message | None:
-        """The visitor chose a quick reply: answer with exactly that article."""
-        article = retriever.article_in(article_id, conversation.lang)
-        if article is None:
-            return None
-        conversation.misses = 0
-        query = retriever.embed_query(message.text)
-        chunk = retriever.best_section(article.id, query)
-        composed = self.composer.compose(message.text, [Passage(article, chunk)], article.lang)
-        return store.append_message(
-            session=session,
-            conversation=conversation,
-            role="bot",
-            kind="answer",
-            lang=article.lang,
-            reply_to_id=message.id,
-            text=composed.text,
-            confidence=1.0,
-            sources=[_source(article, 1.0)],
-            details={
-                "reason": "picked",
-                "retrieval": {
-                    "candidates": [{"article_id": article.id, "title": article.title, "score": 1.0}]
-                },
-            },
-        )
-
-    # -- handoff -------------------------------------------------------------------------
-
-    def handoff(
-        self,
-        session: Session,
-        conversation: Conversation,
-        reason: str,
-        *,
-        reply_to: Message | None = None,
-        confidence: float | None = None,
-        details: dict[str, Any] | None = None,
-        prefix: str = "",
-    ) -> Message:
-        """Hand the chat to humans: promise a time honestly, build the packet, tell the
-        console and the webhook. Returns the bot's handoff message."""
-        now = self.clock()
-        lang = conversation.lang
-        promise = handoffs.make_promise(
-            now=now,
-            settings=self.settings,
-            agents_online=store.agents_online(session=session, now=now),
-            queue=store.queue_length(session=session),
-            recent_seconds=store.recent_response_seconds(session=session),
-        )
-        email = _email_of(conversation)
-        ask_email = promise.mode == "email" and email is None
-        if promise.mode == "live":
-            text = say("handoff_live", lang, minutes=promise.wait_minutes)
-        else:
-            when = handoffs.format_time(promise.answer_by or now, lang, self.settings, now)
-            text = (
-                say("handoff_ask_email", lang, time=when)
-                if ask_email
-                else say("handoff_email", lang, email=email, time=when)
-            )
-        if ask_email:
-            conversation.email_asked = True
-        record = Handoff(
-            conversation_id=conversation.id,
-            reason=reason,
-            mode=promise.mode,
-            wait_minutes=promise.wait_minutes,
-            answer_by=promise.answer_by,
-            created_at=now,
-        )
-        session.add(record)
-        conversation.status = "waiting"
-        conversation.misses = 0
-        public = HandoffPublic.of(record, email).model_dump(mode="json")
-        message = store.append_message(
-            session=session,
-            conversation=conversation,
-            role="bot",
-            kind="handoff",
-            lang=lang,
-            reply_to_id=reply_to.id if reply_to else None,
-            text=(prefix + "\n\n" + text) if prefix else text,
-            confidence=confidence,
-            details={**(details or {}), "reason": reason, "handoff": public},
-        )
-        session.flush()
-        packet = handoffs.build_packet(
-            session=session,
-            conversation=conversation,
-            handoff=record,
-            base_url=self.settings.public_base_url,
-        )
-        record.summary = packet["summary"]
-        record.packet = packet
-        handoffs.enqueue_webhook(
-            session=session, settings=self.settings, event="handoff.created", payload=packet
-        )
-        return message
+    def _status_changed(
+        self, session: Session, conversation: Conversation, before: Status, events: PendingEvents
+    ) -> None:
+        if status_of(conversation) is not before:
+            handoff = queries.open_handoff(session=session, conversation_id=conversation.id)
+            events.status(conversation, handoff)
 
     def request_handoff(self, conversation_id: str, token: str | None) -> Turn:
         """The visitor pressed "talk to a person"."""
-        outbox = _Outbox()
+        events = PendingEvents()
         with self.db.session() as session:
-            conversation = self.authorise(session, conversation_id, token, lock=True)
-            if conversation.status in ("waiting", "agent"):
-                raise Conflict(f"the conversation is already with the team ({conversation.status})")
-            conversation.status = "bot"
-            reply = self.handoff(session, conversation, "visitor_request")
-            outbox.message(reply)
-            outbox.status(
-                conversation, store.open_handoff(session=session, conversation_id=conversation.id)
+            conversation = access.authorise(session, conversation_id, token, lock=True)
+            before = status_of(conversation)
+            if before in WITH_TEAM:
+                raise Conflict(f"the conversation is already with the team ({before.value})")
+            if before is Status.CLOSED:
+                move(conversation, Transition.REOPEN)
+            reply = hand_off(
+                session, conversation, "visitor_request", settings=self.settings, now=self.clock()
             )
-        self._publish(outbox)
+            events.message(reply)
+            self._status_changed(session, conversation, before, events)
+        events.publish(self.bus)
         return Turn(None, reply)
 
     # -- feedback ------------------------------------------------------------------------
 
     def feedback(self, conversation_id: str, token: str | None, body: FeedbackCreate) -> Turn:
-        """Thumbs up/down on a bot message; the second miss in a row hands off."""
-        outbox = _Outbox()
+        """Thumbs up/down on a bot message; the policy says when a thumbs-down hands off."""
+        events = PendingEvents()
         reply = None
         with self.db.session() as session:
-            conversation = self.authorise(session, conversation_id, token, lock=True)
-            message = store.get_message(
+            conversation = access.authorise(session, conversation_id, token, lock=True)
+            message = queries.get_message(
                 session=session, conversation_id=conversation.id, message_id=body.message_id
             )
             if message is None or message.role != "bot":
                 raise NotFound("no bot message with that id in this conversation")
-            _, changed = store.add_feedback(
+            _, changed = queries.add_feedback(
                 session=session,
                 conversation_id=conversation.id,
                 message=message,
@@ -605,23 +343,28 @@ class ChatService:
                 **(message.details or {}),
                 "feedback": "helpful" if body.helpful else "not_helpful",
             }
-            if changed and not body.helpful and conversation.status == "bot":
-                conversation.misses += 1
-                if conversation.misses >= 2:
-                    reply = self.handoff(session, conversation, "negative_feedback")
-                    outbox.message(reply)
-                    outbox.status(
+            before = status_of(conversation)
+            if changed and before is Status.BOT:
+                decision = on_feedback(helpful=body.helpful, misses=conversation.misses)
+                conversation.misses = decision.misses
+                if decision.hand_off and decision.reason:
+                    reply = hand_off(
+                        session,
                         conversation,
-                        store.open_handoff(session=session, conversation_id=conversation.id),
+                        decision.reason,
+                        settings=self.settings,
+                        now=self.clock(),
                     )
-        self._publish(outbox)
+                    events.message(reply)
+            self._status_changed(session, conversation, before, events)
+        events.publish(self.bus)
         return Turn(None, reply)
 
     def rate(
         self, conversation_id: str, token: str | None, rating: int, comment: str | None
     ) -> None:
         with self.db.session() as session:
-            conversation = self.authorise(session, conversation_id, token)
+            conversation = access.authorise(session, conversation_id, token)
             resolved = any(h.resolved_at for h in conversation.handoffs)
             if not resolved:
                 raise Conflict("a chat can be rated once an agent has resolved it")
@@ -636,76 +379,9 @@ class ChatService:
         *,
         admit: Callable[[], None] | None = None,
     ) -> None:
-        with self.db.session() as session:
-            conversation = self.authorise(session, conversation_id, token)
+        self.check_access(conversation_id, token)
         if admit is not None:
             admit()
-        self.bus.publish(
-            CONSOLE_CHANNEL,
-            {
-                "event": "typing",
-                "data": {"id": conversation.id, "role": "visitor", "typing": typing},
-            },
-        )
-        self.bus.publish(
-            f"console:{conversation.id}",
-            {"event": "typing", "data": {"role": "visitor", "typing": typing}},
-        )
-
-    # -- events --------------------------------------------------------------------------
-
-    def _publish(self, outbox: _Outbox) -> None:
-        for channel, event in outbox.events:
-            self.bus.publish(channel, event)
-
-
-def _bot_says(session: Session, reply_to: Message, kind: str, lang: str, text: str) -> Message:
-    """A reply in the bot's own words (no article, no confidence) to the visitor's message."""
-    return store.append_message(
-        session=session,
-        conversation=reply_to.conversation,
-        role="bot",
-        kind=kind,
-        lang=lang,
-        reply_to_id=reply_to.id,
-        text=text,
-    )
-
-
-def _source(article: Any, score: float) -> dict[str, Any]:
-    return {
-        "article_id": article.id,
-        "title": article.title,
-        "url": article.url,
-        "score": round(float(score), 4),
-    }
-
-
-def _retrieval_details(retrieval: Retrieval) -> dict[str, Any]:
-    """What retrieval saw, kept with the reply: the console, the packet and insights use it."""
-    return {
-        "lang": retrieval.lang,
-        "index_version": retrieval.index_version,
-        "elapsed_ms": round(retrieval.elapsed_ms, 2),
-        "features": {k: round(v, 4) for k, v in retrieval.features.items()},
-        "candidates": [
-            {
-                "article_id": c.article.id,
-                "title": c.article.title,
-                "group": c.group,
-                "score": round(c.score, 4),
-                "dense": round(c.dense, 4),
-                "lexical": round(c.lexical, 4),
-            }
-            for c in retrieval.candidates
-        ],
-    }
-
-
-def _same(a: str, b: str) -> bool:
-    import hmac
-
-    return hmac.compare_digest(a, b)
-
-
-__all__ = ["ChatService", "PendingEvents", "Turn", "email_of", "utcnow"]
+        events = PendingEvents()
+        events.typing(conversation_id, role="visitor", typing=typing)
+        events.publish(self.bus)

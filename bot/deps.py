@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
 
-from bot.config import Settings
 from bot.context import AppContext
 from bot.conversation import ChatService
+from bot.desk import AgentDesk
 from bot.errors import TooManyRequests
 
 
@@ -20,16 +20,16 @@ def get_context(request: Request) -> AppContext:
 Context = Annotated[AppContext, Depends(get_context)]
 
 
-def get_settings_dep(context: Context) -> Settings:
-    return context.settings
-
-
 def get_chat(context: Context) -> ChatService:
     return context.chat
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+def get_desk(context: Context) -> AgentDesk:
+    return context.desk
+
+
 Chat = Annotated[ChatService, Depends(get_chat)]
+Desk = Annotated[AgentDesk, Depends(get_desk)]
 
 
 def bearer_token(

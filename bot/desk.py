@@ -13,19 +13,20 @@ from collections.abc import Callable
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from bot import handoff as handoffs
-from bot import store
+from bot import queries
 from bot.agents import Login
 from bot.config import Settings
-from bot.conversation import PendingEvents, email_of
 from bot.db import Database
+from bot.deliveries import enqueue_email
 from bot.emails import agent_reply_email
 from bot.errors import BadRequest, Conflict, NotFound
-from bot.events import CONSOLE_CHANNEL, EventBus, conversation_channel
+from bot.events import EventBus
+from bot.handoff import enqueue_webhook
+from bot.live_events import PendingEvents
 from bot.models import Agent, Conversation, Handoff, Message
-from bot.outbox import enqueue_email
 from bot.phrases import say
 from bot.schemas import clean_text
+from bot.states import WITH_TEAM, Transition, move, status_of
 
 MAX_REPLY_CHARS = 10_000
 
@@ -70,7 +71,7 @@ class AgentDesk:
             session.refresh(handoff)
             agent = self._agent(session, login)
             self._hand_to(session, conversation, handoff, agent, events)
-        self._publish(events)
+        events.publish(self.bus)
 
     def reply(self, login: Login, conversation_id: str, text: str) -> Message:
         """Answer the visitor in the same chat window; by email too if the chat was handed
@@ -81,7 +82,7 @@ class AgentDesk:
             conversation, handoff = self._open(session, conversation_id)
             self._require_owner(session, handoff, login, "reply")
             agent = self._agent(session, login)
-            message = store.append_message(
+            message = queries.append_message(
                 session=session,
                 conversation=conversation,
                 role="agent",
@@ -92,7 +93,7 @@ class AgentDesk:
             )
             if handoff.first_reply_at is None:
                 handoff.first_reply_at = self.clock()
-            address = email_of(conversation)
+            address = conversation.contact_email
             if handoff.mode == "email" and address:
                 subject, body = agent_reply_email(
                     lang=conversation.lang,
@@ -109,15 +110,16 @@ class AgentDesk:
                     conversation_id=conversation.id,
                 )
             events.message(message)
-        self._publish(events)
+        events.publish(self.bus)
         return message
 
     def note(self, login: Login, conversation_id: str, text: str) -> Message:
         """An internal note: any agent may add one; the visitor never sees it."""
         text = self._text(text)
+        events = PendingEvents()
         with self.db.session() as session:
             conversation = self._conversation(session, conversation_id)
-            message = store.append_message(
+            message = queries.append_message(
                 session=session,
                 conversation=conversation,
                 role="note",
@@ -126,11 +128,8 @@ class AgentDesk:
                 lang=conversation.lang,
                 agent=self._agent(session, login),
             )
-        # Only the console hears about it: never the visitor's channel.
-        self.bus.publish(
-            CONSOLE_CHANNEL,
-            {"event": "conversation", "data": {"id": conversation_id, "seq": message.seq}},
-        )
+            events.console_message(message)  # never the visitor's channel
+        events.publish(self.bus)
         return message
 
     def typing(self, login: Login, conversation_id: str, typing: bool) -> None:
@@ -138,10 +137,9 @@ class AgentDesk:
         with self.db.session() as session:
             _, handoff = self._open(session, conversation_id)
             self._require_owner(session, handoff, login, "type in")
-        self.bus.publish(
-            conversation_channel(conversation_id),
-            {"event": "typing", "data": {"role": "agent", "typing": typing}},
-        )
+        events = PendingEvents()
+        events.typing(conversation_id, role="agent", typing=typing)
+        events.publish(self.bus)
 
     def release(self, login: Login, conversation_id: str) -> None:
         """Put a claimed chat back in the queue for a colleague: the agent who has it (end of
@@ -160,19 +158,21 @@ class AgentDesk:
             handoff.claimed_by_id = None
             handoff.claimed_at = None
             self._hand_to(session, conversation, handoff, None, events, leaving=holder)
-        self._publish(events)
+        events.publish(self.bus)
 
     def hand_back(self, login: Login, conversation_id: str) -> None:
         """Give the chat back to the bot; this handoff ends here."""
-        self._finish(login, conversation_id, status="bot", phrase="back_to_bot")
+        self._finish(login, conversation_id, Transition.HAND_BACK, phrase="back_to_bot")
 
     def resolve(self, login: Login, conversation_id: str) -> None:
         """Close the chat; a later question from the visitor goes to the bot again."""
-        self._finish(login, conversation_id, status="closed", phrase="resolved")
+        self._finish(login, conversation_id, Transition.RESOLVE, phrase="resolved")
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _finish(self, login: Login, conversation_id: str, *, status: str, phrase: str) -> None:
+    def _finish(
+        self, login: Login, conversation_id: str, transition: Transition, *, phrase: str
+    ) -> None:
         events = PendingEvents()
         with self.db.session() as session:
             conversation, handoff = self._open(session, conversation_id)
@@ -181,14 +181,14 @@ class AgentDesk:
             agent = self._agent(session, login)
             now = self.clock()
             handoff.resolved_at = now
-            conversation.status = status
-            conversation.misses = 0
-            conversation.assigned_agent = None
+            move(conversation, transition)
             message = self._system(session, conversation, phrase, agent)
-            handoffs.enqueue_webhook(
+            enqueue_webhook(
                 session=session,
                 settings=self.settings,
-                event="handoff.resolved" if status == "closed" else "handoff.returned",
+                event="handoff.resolved"
+                if transition is Transition.RESOLVE
+                else "handoff.returned",
                 payload={
                     "conversation_id": conversation.id,
                     "handoff_id": handoff.id,
@@ -203,7 +203,7 @@ class AgentDesk:
             )
             events.message(message)
             events.status(conversation, None)
-        self._publish(events)
+        events.publish(self.bus)
 
     def _hand_to(
         self,
@@ -217,8 +217,10 @@ class AgentDesk:
     ) -> None:
         """The chat is with `agent` now, or waiting in the queue again when None (`leaving`
         left it); the visitor reads which in their widget, the console sees the new state."""
-        conversation.status = "agent" if agent else "waiting"
-        conversation.assigned_agent = agent
+        if agent is not None:
+            move(conversation, Transition.CLAIM, agent=agent)
+        else:
+            move(conversation, Transition.RELEASE)
         if agent is not None:
             events.message(self._system(session, conversation, "agent_joined", agent))
         elif leaving is not None:
@@ -226,7 +228,7 @@ class AgentDesk:
         events.status(conversation, handoff)
 
     def _conversation(self, session: Session, conversation_id: str) -> Conversation:
-        conversation = store.get_conversation(
+        conversation = queries.get_conversation(
             session=session, conversation_id=conversation_id, lock=True
         )
         if conversation is None:
@@ -236,8 +238,8 @@ class AgentDesk:
     def _open(self, session: Session, conversation_id: str) -> tuple[Conversation, Handoff]:
         """The conversation and its open handoff; 409 if it is not with the team."""
         conversation = self._conversation(session, conversation_id)
-        handoff = store.open_handoff(session=session, conversation_id=conversation.id)
-        if handoff is None or conversation.status not in ("waiting", "agent"):
+        handoff = queries.open_handoff(session=session, conversation_id=conversation.id)
+        if handoff is None or status_of(conversation) not in WITH_TEAM:
             raise Conflict(
                 f"This chat is not waiting for a person (it is {conversation.status!r} now)."
             )
@@ -266,7 +268,7 @@ class AgentDesk:
     def _system(
         self, session: Session, conversation: Conversation, phrase: str, agent: Agent
     ) -> Message:
-        return store.append_message(
+        return queries.append_message(
             session=session,
             conversation=conversation,
             role="system",
@@ -283,7 +285,3 @@ class AgentDesk:
         if len(text) > MAX_REPLY_CHARS:
             raise BadRequest(f"The message is longer than {MAX_REPLY_CHARS} characters.")
         return text
-
-    def _publish(self, events: PendingEvents) -> None:
-        for channel, event in events.events:
-            self.bus.publish(channel, event)

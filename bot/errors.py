@@ -48,7 +48,3 @@ class Unprocessable(SupportbotError):
 
 class TooManyRequests(SupportbotError):
     status, code = 429, "rate_limited"
-
-
-class Unavailable(SupportbotError):
-    status, code = 503, "unavailable"

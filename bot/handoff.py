@@ -1,5 +1,11 @@
-"""The hand-over to a human: what we promise the visitor, and the packet an agent (or a
-webhook) gets so that nobody has to ask the customer again."""
+"""The hand-over to a human, whole: what the bot tells the visitor, the promise of when a
+person answers, the handoff record and the conversation's new state, the packet an agent (or
+a webhook) gets so that nobody has to ask the customer again, and its delivery.
+
+`hand_off` is the one way into the team's queue, whoever asks for it (the policy, the
+visitor, a thumbs-down, a missing index); `take_email` is the step after it when the team is
+away and the bot asked for an address.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +19,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from bot import store
+from bot import queries
 from bot.config import Settings, parse_business_hours
-from bot.models import Conversation, Handoff, Message, OutboxItem
+from bot.intents import find_email
+from bot.models import Conversation, Delivery, Handoff, Message
+from bot.phrases import say
+from bot.schemas import HandoffPublic
+from bot.states import Transition, move
 
-REASONS = ("low_confidence", "visitor_request", "repeated_miss", "negative_feedback", "no_index")
 DEFAULT_RESPONSE_SECONDS = 120.0
 
 _WEEKDAYS = {
@@ -157,8 +166,8 @@ def _attempts(messages: Sequence[Message]) -> list[dict[str, Any]]:
 def _customer(conversation: Conversation) -> dict[str, Any]:
     customer = conversation.customer
     return {
-        "name": (customer.name if customer else None) or conversation.visitor_name,
-        "email": (customer.email if customer else None) or conversation.visitor_email,
+        "name": conversation.contact_name,
+        "email": conversation.contact_email,
         "external_id": customer.external_id if customer else conversation.claimed_external_id,
         "verified": conversation.verified,
         "locale": conversation.locale,
@@ -172,10 +181,10 @@ def build_packet(
     *, session: Session, conversation: Conversation, handoff: Handoff, base_url: str = ""
 ) -> dict[str, Any]:
     """Everything an agent needs to pick the chat up without asking anything again."""
-    messages = store.messages_after(session=session, conversation_id=conversation.id)
+    messages = queries.messages_after(session=session, conversation_id=conversation.id)
     earlier = []
     if conversation.customer_id and conversation.verified:
-        for other in store.earlier_conversations(
+        for other in queries.earlier_conversations(
             session=session, customer_id=conversation.customer_id, exclude=conversation.id
         ):
             first = next((m.text for m in other.messages if m.role == "visitor"), None)
@@ -221,6 +230,122 @@ def enqueue_webhook(
     *, session: Session, settings: Settings, event: str, payload: dict[str, Any]
 ) -> None:
     """Queue a webhook delivery in the same transaction as the change it reports, so a crash
-    can't lose one and a receiver that is down gets it later (see `bot.outbox`)."""
+    can't lose one and a receiver that is down gets it later (see `bot.deliveries`)."""
     if settings.webhook_url:
-        session.add(OutboxItem(kind="webhook", payload={"event": event, "data": payload}))
+        session.add(Delivery(kind="webhook", payload={"event": event, "data": payload}))
+
+
+# -- the act ---------------------------------------------------------------------------------
+
+
+def hand_off(
+    session: Session,
+    conversation: Conversation,
+    reason: str,
+    *,
+    settings: Settings,
+    now: dt.datetime,
+    reply_to: Message | None = None,
+    confidence: float | None = None,
+    details: dict[str, Any] | None = None,
+    prefix: str = "",
+) -> Message:
+    """Hand the chat to humans: promise a time honestly, put the conversation in the queue,
+    build the packet and queue its webhook, all in the caller's transaction. Returns the
+    bot's handoff message (the caller publishes it, and the change of state, after commit)."""
+    lang = conversation.lang
+    promise = make_promise(
+        now=now,
+        settings=settings,
+        agents_online=queries.agents_online(session=session, now=now),
+        queue=queries.queue_length(session=session),
+        recent_seconds=queries.recent_response_seconds(session=session),
+    )
+    email = conversation.contact_email
+    ask_email = promise.mode == "email" and email is None
+    text = _promise_text(promise, lang=lang, email=email, settings=settings, now=now)
+    if ask_email:
+        conversation.email_asked = True
+    record = Handoff(
+        conversation_id=conversation.id,
+        reason=reason,
+        mode=promise.mode,
+        wait_minutes=promise.wait_minutes,
+        answer_by=promise.answer_by,
+        created_at=now,
+    )
+    session.add(record)
+    move(conversation, Transition.HAND_OFF)
+    public = HandoffPublic.of(record, email).model_dump(mode="json")
+    message = queries.append_message(
+        session=session,
+        conversation=conversation,
+        role="bot",
+        kind="handoff",
+        lang=lang,
+        reply_to_id=reply_to.id if reply_to else None,
+        text=(prefix + "\n\n" + text) if prefix else text,
+        confidence=confidence,
+        details={**(details or {}), "reason": reason, "handoff": public},
+    )
+    session.flush()
+    packet = build_packet(
+        session=session,
+        conversation=conversation,
+        handoff=record,
+        base_url=settings.public_base_url,
+    )
+    record.summary = packet["summary"]
+    record.packet = packet
+    enqueue_webhook(session=session, settings=settings, event="handoff.created", payload=packet)
+    return message
+
+
+def _promise_text(
+    promise: Promise, *, lang: str, email: str | None, settings: Settings, now: dt.datetime
+) -> str:
+    if promise.mode == "live":
+        return say("handoff_live", lang, minutes=promise.wait_minutes)
+    when = format_time(promise.answer_by or now, lang, settings, now)
+    if email is None:
+        return say("handoff_ask_email", lang, time=when)
+    return say("handoff_email", lang, email=email, time=when)
+
+
+def take_email(
+    session: Session,
+    conversation: Conversation,
+    message: Message,
+    *,
+    settings: Settings,
+    now: dt.datetime,
+) -> Message | None:
+    """While humans own the chat, the bot speaks only to take the address it asked for:
+    thanks for a valid one, a hint for a mistyped one (text with an "@"). Anything else is
+    more detail for the agent, and gets no reply (None)."""
+    if not conversation.email_asked or conversation.contact_email:
+        return None
+    lang = conversation.lang
+    email = find_email(message.text)
+    if email is None:
+        if "@" not in message.text:
+            return None
+        return _bot_says(session, message, say("email_invalid", lang))
+    conversation.visitor_email = email
+    handoff = queries.open_handoff(session=session, conversation_id=conversation.id)
+    when = handoff.answer_by if handoff and handoff.answer_by else now
+    time = format_time(when, lang, settings, now)
+    return _bot_says(session, message, say("email_thanks", lang, email=email, time=time))
+
+
+def _bot_says(session: Session, reply_to: Message, text: str) -> Message:
+    conversation = reply_to.conversation
+    return queries.append_message(
+        session=session,
+        conversation=conversation,
+        role="bot",
+        kind="prompt",
+        lang=conversation.lang,
+        reply_to_id=reply_to.id,
+        text=text,
+    )

@@ -95,6 +95,20 @@ class Conversation(Base):
     customer: Mapped[Customer | None] = relationship()
     assigned_agent: Mapped[Agent | None] = relationship()
 
+    @property
+    def contact_name(self) -> str | None:
+        if self.customer is not None and self.customer.name:
+            return self.customer.name
+        return self.visitor_name
+
+    @property
+    def contact_email(self) -> str | None:
+        """Where the team writes to the customer: a verified customer's address (the site
+        vouches for it), else the one the visitor typed."""
+        if self.customer is not None and self.customer.email:
+            return self.customer.email
+        return self.visitor_email
+
 
 class Message(Base):
     """One line of a conversation. `seq` orders it and is the SSE event id."""
@@ -181,8 +195,11 @@ class AgentSession(Base):
     agent: Mapped[Agent] = relationship()
 
 
-class OutboxItem(Base):
-    """Something to deliver outside (webhook, email), retried with backoff until it lands."""
+class Delivery(Base):
+    """Something to deliver outside (webhook, email), retried with backoff until it lands.
+
+    The table keeps its first name, "outbox" (the transactional-outbox pattern it implements);
+    renaming it would need a migration for no change in behaviour."""
 
     __tablename__ = "outbox"
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

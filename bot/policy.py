@@ -136,6 +136,34 @@ class Decision:
     reason: str  # confident | uncertain | low_confidence | repeated_miss | no_index
     options: int = 1  # how many articles to show (clarify shows several)
 
+    def misses_after(self, misses: int) -> int:
+        """The conversation's miss count after this decision: a clarification is a miss; an
+        answer, or a person taking over, starts the count afresh."""
+        return misses + 1 if self.action == "clarify" else 0
+
+
+MISSES_BEFORE_HANDOFF = 2  # a second miss in a row goes to a person, not another guess
+
+
+@dataclass(frozen=True)
+class FeedbackDecision:
+    """What a visitor's thumbs on a bot reply leads to."""
+
+    hand_off: bool
+    misses: int  # the conversation's miss count afterwards
+    reason: str | None = None  # negative_feedback when it hands off
+
+
+def on_feedback(*, helpful: bool, misses: int) -> FeedbackDecision:
+    """A thumbs-down counts as a miss; the second miss in a row (a clarification, another
+    thumbs-down) hands off. A thumbs-up changes nothing: it does not undo an earlier miss."""
+    if helpful:
+        return FeedbackDecision(False, misses)
+    misses += 1
+    if misses >= MISSES_BEFORE_HANDOFF:
+        return FeedbackDecision(True, 0, "negative_feedback")
+    return FeedbackDecision(False, misses)
+
 
 def decide(
     features: Mapping[str, float], *, scores: list[float], misses: int, policy: Policy
@@ -153,11 +181,13 @@ def decide(
     if confidence >= t.answer:
         return Decision("answer", confidence, "confident")
     close = [s for s in scores[: t.clarify_options] if scores[0] - s <= t.clarify_window]
+    another_miss_hands_off = misses + 1 >= MISSES_BEFORE_HANDOFF
     if confidence >= t.clarify and len(close) >= 2:
-        if misses >= 1:
+        if another_miss_hands_off:
             return Decision("handoff", confidence, "repeated_miss", 0)
         return Decision("clarify", confidence, "uncertain", len(close))
-    if confidence >= t.clarify and misses == 0:
+    if confidence >= t.clarify and not another_miss_hands_off:
         # Torn between nothing: one plausible article. Show it, flagged as a suggestion.
         return Decision("clarify", confidence, "uncertain", 1)
-    return Decision("handoff", confidence, "repeated_miss" if misses >= 1 else "low_confidence", 0)
+    reason = "repeated_miss" if another_miss_hands_off else "low_confidence"
+    return Decision("handoff", confidence, reason, 0)

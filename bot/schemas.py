@@ -208,12 +208,21 @@ class MessagesPublic(BaseModel):
     agent: AgentPublic | None
 
 
-def conversation_public(conversation: Conversation) -> dict[str, Any]:
+def conversation_public(conversation: Conversation) -> ConversationPublic:
     agent = conversation.assigned_agent
-    return {
-        "id": conversation.id,
-        "status": conversation.status,
-        "lang": conversation.lang,
-        "agent": {"name": agent.name} if agent and conversation.status == "agent" else None,
-        "rating": conversation.rating,
-    }
+    return ConversationPublic(
+        id=conversation.id,
+        status=conversation.status,
+        lang=conversation.lang,
+        agent=AgentPublic(name=agent.name) if agent and conversation.status == "agent" else None,
+        rating=conversation.rating,
+    )
+
+
+def conversation_status(conversation: Conversation, handoff: Handoff | None) -> ConversationDetail:
+    """The conversation's state as the visitor sees it, with its open handoff: the one payload
+    behind `GET /conversations/{id}`, the SSE `status` event and its catch-up alike."""
+    return ConversationDetail(
+        **conversation_public(conversation).model_dump(),
+        handoff=HandoffPublic.of(handoff, conversation.contact_email) if handoff else None,
+    )

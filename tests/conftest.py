@@ -61,6 +61,26 @@ def postgres_available() -> bool:
     return False
 
 
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A database of this test run's own on the PostgreSQL server, dropped at the end, so
+    two runs at once (two checkouts, CI beside a developer) never drop each other's tables."""
+    need("PostgreSQL", postgres_available(),
+         f"set SUPPORTBOT_TEST_POSTGRES_URL; tried {POSTGRES_URL}")
+    import sqlalchemy
+
+    name = f"supportbot_test_{os.getpid()}"
+    admin = sqlalchemy.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    url = sqlalchemy.make_url(POSTGRES_URL).set(database=name)
+    yield url.render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def redis_available() -> bool:
     with contextlib.suppress(Exception):
         import redis
@@ -112,13 +132,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
         return
-    need("PostgreSQL", postgres_available(),
-         f"set SUPPORTBOT_TEST_POSTGRES_URL; tried {POSTGRES_URL}")
-    db = Database(POSTGRES_URL)
+    url = request.getfixturevalue("postgres_url")
+    db = Database(url)
     drop_schema(db.engine)
     db.dispose()
-    yield POSTGRES_URL
-    db = Database(POSTGRES_URL)
+    yield url
+    db = Database(url)
     drop_schema(db.engine)
     db.dispose()
 
@@ -253,10 +272,9 @@ def real_embedder() -> Any:
 
 
 @pytest.fixture
-def fresh_postgres() -> Iterator[str]:
-    need("PostgreSQL", postgres_available(), f"tried {POSTGRES_URL}")
-    db = Database(POSTGRES_URL)
+def fresh_postgres(postgres_url: str) -> Iterator[str]:
+    db = Database(postgres_url)
     drop_schema(db.engine)
     create_schema(db.engine)
     db.dispose()
-    yield POSTGRES_URL
+    yield postgres_url

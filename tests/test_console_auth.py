@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from bot import agents
 from bot.app import create_app
-from bot.console_auth import SESSION_COOKIE
+from bot.console.auth import SESSION_COOKIE
 from bot.context import AppContext
 from bot.models import AgentSession, utcnow
 from ingest.embed import HashEmbedder

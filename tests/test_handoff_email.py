@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from bot.config import Settings
 from bot.context import AppContext
-from bot.models import Conversation, OutboxItem
+from bot.models import Conversation, Delivery
 from bot.phrases import say
 from tests.conftest import Visitor, free_port, make_settings
 from tests.console_helpers import ConsoleAgent, make_agent, user_hash
@@ -62,8 +62,8 @@ def settings(
         database_url=database_url,
         smtp_host="127.0.0.1",
         smtp_port=smtp_sink[1],
-        outbox_poll_seconds=0.05,
-        outbox_backoff_seconds=0.1,
+        delivery_poll_seconds=0.05,
+        delivery_backoff_seconds=0.1,
     )
 
 
@@ -170,7 +170,7 @@ def test_agent_reply_to_an_email_handoff_is_also_emailed(
     deadline = time.monotonic() + 10
     while True:
         with context.db.session() as session:
-            [item] = session.query(OutboxItem).filter_by(kind="email").all()
+            [item] = session.query(Delivery).filter_by(kind="email").all()
         if item.delivered_at is not None or time.monotonic() > deadline:
             break
         time.sleep(0.05)
@@ -190,5 +190,20 @@ def test_live_handoff_reply_is_not_emailed(
     anna.claim(visitor.id)
     anna.reply(visitor.id, "Hi!")
     with context.db.session() as session:
-        assert session.query(OutboxItem).filter_by(kind="email").count() == 0
+        assert session.query(Delivery).filter_by(kind="email").count() == 0
     assert sink.envelopes == []
+
+
+def test_returning_customer_address_is_the_same_in_every_status_read(
+    client: TestClient, context: AppContext
+) -> None:
+    """A verified customer known from an earlier chat, who gives no address this time: the
+    API's status, the live status event and the reply all carry the address we write to."""
+    identity = {"external_id": "cust-8", "user_hash": user_hash(context, "cust-8")}
+    Visitor(client, visitor={**identity, "name": "Jana", "email": "jana@example.com"})
+    returning = Visitor(client, visitor=identity)
+    reply = returning.say("talk to a human")["reply"]
+    assert reply["handoff"] == {**reply["handoff"], "mode": "email", "email": "jana@example.com"}
+    status = client.get(f"/api/v1/conversations/{returning.id}", headers=returning.headers)
+    assert status.status_code == 200, status.text
+    assert status.json()["handoff"]["email"] == "jana@example.com"

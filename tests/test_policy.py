@@ -14,9 +14,11 @@ from bot.policy import (
     FEATURES,
     Calibration,
     Decision,
+    FeedbackDecision,
     Policy,
     Thresholds,
     decide,
+    on_feedback,
 )
 from bot.tuning import write_calibration
 
@@ -158,3 +160,29 @@ def test_tuned_thresholds_change_the_decision() -> None:
     assert decide(features(0.95), scores=[0.9, 0.5], misses=0, policy=DIRECT).action == "answer"
     decision = decide(features(0.95), scores=[0.9, 0.5], misses=0, policy=strict)
     assert (decision.action, decision.options) == ("clarify", 1)
+
+
+@pytest.mark.parametrize(
+    ("action", "misses", "after"),
+    [
+        ("answer", 0, 0),
+        ("answer", 1, 0),  # an answer starts the count afresh
+        ("clarify", 0, 1),  # a clarification is a miss
+        ("handoff", 1, 0),  # a person takes over
+    ],
+)
+def test_misses_after_a_decision(action: str, misses: int, after: int) -> None:
+    assert Decision(action, 0.5, "x").misses_after(misses) == after  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("helpful", "misses", "expected"),
+    [
+        (True, 0, FeedbackDecision(False, 0)),
+        (True, 1, FeedbackDecision(False, 1)),  # a thumbs-up does not undo a miss
+        (False, 0, FeedbackDecision(False, 1)),  # the first miss: the bot tries again
+        (False, 1, FeedbackDecision(True, 0, "negative_feedback")),  # the second: a person
+    ],
+)
+def test_feedback_table(helpful: bool, misses: int, expected: FeedbackDecision) -> None:
+    assert on_feedback(helpful=helpful, misses=misses) == expected

@@ -8,8 +8,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from bot import console_queries
-from bot.console_auth import AgentLogin
+from bot.console import queries
+from bot.console.auth import AgentLogin
 from bot.deps import Context
 from bot.errors import NotFound
 
@@ -25,7 +25,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 def get_handoff(handoff_id: str, context: Context, login: AgentLogin) -> dict[str, Any]:
     """The handoff packet (what the webhook receives), rebuilt now, with its current state."""
     with context.db.session() as session:
-        packet = console_queries.handoff_packet(
+        packet = queries.handoff_packet(
             session=session, handoff_id=handoff_id, base_url=context.settings.public_base_url
         )
     if packet is None:
@@ -38,7 +38,7 @@ def get_queue(context: Context, login: AgentLogin) -> dict[str, Any]:
     """Open handoffs, unanswered first and longest waiting on top."""
     target = context.settings.response_target_seconds
     with context.db.session() as session:
-        entries = console_queries.queue(
+        entries = queries.queue(
             session=session,
             now=context.chat.clock(),
             agent_id=login.agent_id,
@@ -55,7 +55,7 @@ def get_stats(context: Context, login: AgentLogin) -> dict[str, Any]:
     """Handoff → first agent reply: per conversation, the median, and how many were within
     `response_target_seconds`."""
     with context.db.session() as session:
-        stats = console_queries.response_stats(
+        stats = queries.response_stats(
             session=session, target_seconds=context.settings.response_target_seconds
         )
     return stats.as_json()

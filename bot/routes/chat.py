@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from bot import store
+from bot.conversation import ChatService
 from bot.deps import Chat, Context, Token, client_address, limit
 from bot.events import conversation_channel
 from bot.schemas import (
@@ -20,7 +20,6 @@ from bot.schemas import (
     ConversationDetail,
     FeedbackCreate,
     HandoffCreate,
-    HandoffPublic,
     MessageCreate,
     MessagePublic,
     MessagesPublic,
@@ -56,7 +55,7 @@ def create_conversation(
     limit(context, f"create:{client_address(request)}")
     conversation, token, messages = chat.start(body)
     return {
-        **conversation_public(conversation),
+        **conversation_public(conversation).model_dump(),
         "token": token,
         "messages": [MessagePublic.of(m) for m in messages],
     }
@@ -67,17 +66,9 @@ def create_conversation(
     response_model=ConversationDetail,
     responses={401: ERRORS[401], 404: ERRORS[404]},
 )
-def get_conversation(conversation_id: str, chat: Chat, token: Token) -> dict[str, Any]:
-    with chat.db.session() as session:
-        conversation = chat.authorise(session, conversation_id, token)
-        data = conversation_public(conversation)
-        handoff = store.open_handoff(session=session, conversation_id=conversation.id)
-        data["handoff"] = (
-            HandoffPublic.of(handoff, conversation.visitor_email).model_dump(mode="json")
-            if handoff
-            else None
-        )
-        return data
+def get_conversation(conversation_id: str, chat: Chat, token: Token) -> ConversationDetail:
+    """The conversation's status and its open handoff (who answers, and when)."""
+    return chat.status(conversation_id, token)
 
 
 @router.post(
@@ -110,19 +101,9 @@ def post_message(
 )
 def list_messages(
     conversation_id: str, chat: Chat, token: Token, after: Annotated[int, Query(ge=0)] = 0
-) -> dict[str, Any]:
+) -> MessagesPublic:
     """Messages with a sequence number above `after` (0: all), oldest first."""
-    with chat.db.session() as session:
-        conversation = chat.authorise(session, conversation_id, token)
-        messages = store.messages_after(
-            session=session, conversation_id=conversation.id, after=after
-        )
-        data = conversation_public(conversation)
-        return {
-            "messages": [MessagePublic.of(m) for m in messages],
-            "status": data["status"],
-            "agent": data["agent"],
-        }
+    return chat.messages(conversation_id, token, after=after)
 
 
 @router.put(
@@ -190,22 +171,16 @@ async def events(
     conversation_id: str,
     request: Request,
     chat: Chat,
-    context: Context,
     token: Token,
     last_event_id: Annotated[str | None, Header()] = None,
     last_event_id_query: Annotated[int | None, Query(alias="last_event_id", ge=0)] = None,
 ) -> StreamingResponse:
     """Server-sent events. Resumes after `Last-Event-ID` (the last message `seq` seen)."""
-
-    def check() -> None:
-        with chat.db.session() as session:
-            chat.authorise(session, conversation_id, token)
-
-    await run_in_threadpool(check)
+    await run_in_threadpool(chat.check_access, conversation_id, token)
     after = last_event_id_query or 0
     if last_event_id and last_event_id.isdigit():
         after = int(last_event_id)
-    stream = _stream(request, context, conversation_id, after)
+    stream = _stream(request, chat, conversation_id, after)
     return StreamingResponse(
         stream,
         media_type="text/event-stream",
@@ -214,32 +189,12 @@ async def events(
 
 
 async def _stream(
-    request: Request, context: Any, conversation_id: str, after: int
+    request: Request, chat: ChatService, conversation_id: str, after: int
 ) -> AsyncIterator[str]:
-    chat = context.chat
-    async with context.bus.subscribe(conversation_channel(conversation_id)) as subscription:
+    async with chat.bus.subscribe(conversation_channel(conversation_id)) as subscription:
         # Subscribe first, then catch up from the database: nothing falls in between, and
         # anything seen twice is skipped by its sequence number.
-        def catch_up() -> tuple[list[dict[str, Any]], dict[str, Any]]:
-            with chat.db.session() as session:
-                conversation = store.get_conversation(
-                    session=session, conversation_id=conversation_id
-                )
-                messages = store.messages_after(
-                    session=session, conversation_id=conversation_id, after=after
-                )
-                status = conversation_public(conversation) if conversation else {}
-                handoff = store.open_handoff(session=session, conversation_id=conversation_id)
-                status["handoff"] = (
-                    HandoffPublic.of(
-                        handoff, conversation.visitor_email if conversation else None
-                    ).model_dump(mode="json")
-                    if handoff
-                    else None
-                )
-                return [MessagePublic.of(m).model_dump(mode="json") for m in messages], status
-
-        messages, status = await run_in_threadpool(catch_up)
+        messages, status = await run_in_threadpool(chat.catch_up, conversation_id, after=after)
         last = after
         yield "retry: 3000\n\n"
         for message in messages:

@@ -1,8 +1,8 @@
 """The agent console under `/console`: server-rendered pages (Jinja2, autoescaped), plain form
 posts with a CSRF token, and one SSE stream that keeps the open page up to date.
 
-Thin on purpose: the actions live in `bot.desk`, the reads in `bot.console_queries`, logins in
-`bot.agents` and `bot.console_auth`.
+Thin on purpose: the actions live in `bot.desk`, the reads in `bot.console.queries`, logins in
+`bot.agents` and `bot.console.auth`.
 """
 
 from __future__ import annotations
@@ -15,31 +15,28 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, FastAPI, Form, Request, Response
+from fastapi import APIRouter, Form, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
-from fastapi.staticfiles import StaticFiles
 
-from bot import agents, console_queries
+from bot import agents
 from bot.agents import Login
-from bot.console_auth import (
+from bot.console import queries
+from bot.console.auth import (
     CSRF_REFUSED,
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     AgentLogin,
     CheckedLogin,
-    LoginRequired,
     clear_session_cookie,
     secure_cookies,
     set_session_cookie,
 )
-from bot.console_render import render
+from bot.console.render import render
 from bot.context import AppContext
 from bot.deps import Context, client_address, limit
-from bot.desk import AgentDesk
 from bot.errors import NotFound
 from bot.events import CONSOLE_CHANNEL
-from bot.outbox import start_outbox_worker
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 PING_SECONDS = 15.0
@@ -50,12 +47,6 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 def error_page(request: Request, status: int, message: str) -> Response:
     """How every error under /console looks (the app's one error renderer calls this)."""
     return render(request, "error.html", {"status": status, "message": message}, status=status)
-
-
-def _desk(context: AppContext) -> AgentDesk:
-    return AgentDesk(
-        db=context.db, bus=context.bus, settings=context.settings, clock=context.chat.clock
-    )
 
 
 def _back(conversation_id: str) -> RedirectResponse:
@@ -102,7 +93,7 @@ def login(
             token = agents.start_session(
                 session=session,
                 agent=agent,
-                now=context.chat.clock(),
+                now=context.clock(),
                 max_age_seconds=context.settings.session_max_age_seconds,
             )
     if token is None:
@@ -151,7 +142,7 @@ def presence(
     """Online (chats are handed off live) or away (the bot promises an email answer)."""
     with context.db.session() as session:
         agents.set_presence(
-            session=session, agent_id=login.agent_id, presence=presence, now=context.chat.clock()
+            session=session, agent_id=login.agent_id, presence=presence, now=context.clock()
         )
     return RedirectResponse(_safe_next(next), status_code=303)
 
@@ -160,16 +151,14 @@ def presence(
 
 
 def _queue_values(context: AppContext, login: Login) -> dict[str, Any]:
-    now = context.chat.clock()
+    now = context.clock()
     target = context.settings.response_target_seconds
     with context.db.session() as session:
         return {
-            "entries": console_queries.queue(
+            "entries": queries.queue(
                 session=session, now=now, agent_id=login.agent_id, target_seconds=target
             ),
-            "stats": console_queries.response_stats(
-                session=session, target_seconds=target, limit=200
-            ),
+            "stats": queries.response_stats(session=session, target_seconds=target, limit=200),
         }
 
 
@@ -189,7 +178,7 @@ def queue_partial(request: Request, context: Context, login: AgentLogin) -> Resp
 def stats_page(request: Request, context: Context, login: AgentLogin) -> Response:
     """Handoff → first reply per conversation and as a median, against the target."""
     with context.db.session() as session:
-        stats = console_queries.response_stats(
+        stats = queries.response_stats(
             session=session, target_seconds=context.settings.response_target_seconds
         )
     return render(request, "stats.html", {"stats": stats}, login=login)
@@ -197,11 +186,11 @@ def stats_page(request: Request, context: Context, login: AgentLogin) -> Respons
 
 def _view(context: AppContext, conversation_id: str) -> dict[str, Any]:
     with context.db.session() as session:
-        view = console_queries.conversation_view(
+        view = queries.conversation_view(
             session=session,
             conversation_id=conversation_id,
             base_url=context.settings.public_base_url,
-            now=context.chat.clock(),
+            now=context.clock(),
         )
     if view is None:
         raise NotFound("There is no conversation with this id.")
@@ -240,7 +229,7 @@ def _mine(view: dict[str, Any], login: Login) -> bool:
 
 @router.post("/conversations/{conversation_id}/claim")
 def claim(conversation_id: str, context: Context, login: CheckedLogin) -> Response:
-    _desk(context).claim(login, conversation_id)
+    context.desk.claim(login, conversation_id)
     return _back(conversation_id)
 
 
@@ -251,7 +240,7 @@ def reply(
     login: CheckedLogin,
     text: Annotated[str, Form(max_length=20_000)],
 ) -> Response:
-    _desk(context).reply(login, conversation_id, text)
+    context.desk.reply(login, conversation_id, text)
     return _back(conversation_id)
 
 
@@ -262,7 +251,7 @@ def note(
     login: CheckedLogin,
     text: Annotated[str, Form(max_length=20_000)],
 ) -> Response:
-    _desk(context).note(login, conversation_id, text)
+    context.desk.note(login, conversation_id, text)
     return _back(conversation_id)
 
 
@@ -273,25 +262,25 @@ def typing(
     login: CheckedLogin,
     typing: Annotated[bool, Form()],
 ) -> Response:
-    _desk(context).typing(login, conversation_id, typing)
+    context.desk.typing(login, conversation_id, typing)
     return Response(status_code=204)
 
 
 @router.post("/conversations/{conversation_id}/release")
 def release(conversation_id: str, context: Context, login: CheckedLogin) -> Response:
-    _desk(context).release(login, conversation_id)
+    context.desk.release(login, conversation_id)
     return RedirectResponse("/console", status_code=303)
 
 
 @router.post("/conversations/{conversation_id}/handback")
 def hand_back(conversation_id: str, context: Context, login: CheckedLogin) -> Response:
-    _desk(context).hand_back(login, conversation_id)
+    context.desk.hand_back(login, conversation_id)
     return RedirectResponse("/console", status_code=303)
 
 
 @router.post("/conversations/{conversation_id}/resolve")
 def resolve(conversation_id: str, context: Context, login: CheckedLogin) -> Response:
-    _desk(context).resolve(login, conversation_id)
+    context.desk.resolve(login, conversation_id)
     return RedirectResponse("/console", status_code=303)
 
 
@@ -312,7 +301,7 @@ async def events(request: Request, context: Context, login: AgentLogin) -> Strea
 async def _stream(request: Request, context: AppContext, login: Login) -> AsyncIterator[str]:
     def seen() -> None:
         with context.db.session() as session:
-            agents.touch(session=session, agent_id=login.agent_id, now=context.chat.clock())
+            agents.touch(session=session, agent_id=login.agent_id, now=context.clock())
 
     async with context.bus.subscribe(CONSOLE_CHANNEL) as subscription:
         yield "retry: 3000\n\n"
@@ -330,7 +319,7 @@ async def _stream(request: Request, context: AppContext, login: Login) -> AsyncI
 # -- wiring --------------------------------------------------------------------------------
 
 
-async def _login_required(request: Request, exc: Exception) -> Response:
+async def login_required(request: Request, exc: Exception) -> Response:
     """Console pages send the browser to the login form; POSTs and the API get a 401."""
     path = request.url.path
     if path.startswith("/console"):
@@ -339,17 +328,3 @@ async def _login_required(request: Request, exc: Exception) -> Response:
             return RedirectResponse(f"/console/login?next={quote(target)}", status_code=303)
         return error_page(request, 401, str(exc))
     return JSONResponse({"error": {"code": "unauthorized", "message": str(exc)}}, status_code=401)
-
-
-def install(app: FastAPI) -> None:
-    """Mount the console, its static files and the agent API, and start the outbox worker."""
-    from bot.routes import agent_api
-
-    app.include_router(router)
-    app.include_router(agent_api.router)
-    app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
-    app.add_exception_handler(LoginRequired, _login_required)
-    context: AppContext = app.state.context
-    starters = context.extras.setdefault("startup", [])
-    if start_outbox_worker not in starters:
-        starters.append(start_outbox_worker)

@@ -21,16 +21,16 @@ from fastapi.testclient import TestClient
 from bot.app import create_app
 from bot.context import AppContext
 from bot.db import Database, create_schema
-from bot.models import OutboxItem
-from bot.outbox import (
+from bot.deliveries import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
-    OutboxWorker,
+    DeliveryWorker,
     backoff_seconds,
     sign,
     verify_signature,
 )
+from bot.models import Delivery
 from ingest.embed import HashEmbedder
 from tests.conftest import Visitor, free_port, make_settings
 
@@ -39,23 +39,26 @@ SECRET = "whsec-test-0123456789"
 
 @contextlib.contextmanager
 def running_app(
-    tmp_path: Path, sample_index: Path, database_url: str, **settings: Any
+    tmp_path: Path,
+    sample_index: Path,
+    database_url: str,
+    webhook_transport: httpx.BaseTransport | None = None,
+    **settings: Any,
 ) -> Iterator[tuple[TestClient, AppContext]]:
-    """The app with webhook settings; `extras` go into the context before it starts."""
-    extras = settings.pop("extras", {})
+    """The app with webhook settings, delivering through `webhook_transport` if given."""
     context = AppContext.build(
         make_settings(
             tmp_path,
             index_dir=sample_index,
             database_url=database_url,
             webhook_secret=SECRET,
-            outbox_poll_seconds=0.05,
-            outbox_backoff_seconds=0.2,
+            delivery_poll_seconds=0.05,
+            delivery_backoff_seconds=0.2,
             **settings,
         ),
         embedder=HashEmbedder(64),
+        webhook_transport=webhook_transport,
     )
-    context.extras.update(extras)
     with TestClient(create_app(context=context)) as client:
         yield client, context
 
@@ -78,9 +81,9 @@ def verified(headers: Any, body: bytes) -> bool:
     )
 
 
-def delivered(context: AppContext) -> list[OutboxItem]:
+def delivered(context: AppContext) -> list[Delivery]:
     with context.db.session() as session:
-        return list(session.query(OutboxItem).filter(OutboxItem.delivered_at.is_not(None)))
+        return list(session.query(Delivery).filter(Delivery.delivered_at.is_not(None)))
 
 
 def test_backoff_doubles_up_to_the_cap() -> None:
@@ -117,7 +120,7 @@ def test_webhook_is_signed_and_redelivered_after_a_500(
         sample_index,
         database_url,
         webhook_url="https://hooks.example/supportbot",
-        extras={"outbox_transport": httpx.MockTransport(receiver)},
+        webhook_transport=httpx.MockTransport(receiver),
     ) as (client, context):
         visitor = Visitor(client, visitor={"name": "Jana"})
         visitor.say("talk to a human")
@@ -164,7 +167,7 @@ def test_a_receiver_that_is_down_loses_nothing(
 
         def failed_once() -> bool:
             with context.db.session() as session:
-                item = session.query(OutboxItem).one()
+                item = session.query(Delivery).one()
                 return item.attempts >= 1 and item.last_error is not None
 
         wait_for(failed_once)  # nobody listening: connection refused, kept for later
@@ -196,8 +199,8 @@ def test_worker_waits_out_the_backoff(tmp_path: Path, database: Database) -> Non
         database_url=database.url,
         webhook_url="https://hooks.example/x",
         webhook_secret=SECRET,
-        outbox_backoff_seconds=5,
-        outbox_backoff_max_seconds=60,
+        delivery_backoff_seconds=5,
+        delivery_backoff_max_seconds=60,
     )
     start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
     now = [start]
@@ -210,10 +213,10 @@ def test_worker_waits_out_the_backoff(tmp_path: Path, database: Database) -> Non
 
     with database.session() as session:
         session.add(
-            OutboxItem(kind="webhook", payload={"event": "ping", "data": {}}, next_attempt_at=start)
+            Delivery(kind="webhook", payload={"event": "ping", "data": {}}, next_attempt_at=start)
         )
     with httpx.Client(transport=httpx.MockTransport(receiver)) as http:
-        worker = OutboxWorker(db=database, settings=settings, client=http, clock=lambda: now[0])
+        worker = DeliveryWorker(db=database, settings=settings, client=http, clock=lambda: now[0])
 
         def at(seconds: float) -> int:
             now[0] = start + dt.timedelta(seconds=seconds)
@@ -226,7 +229,7 @@ def test_worker_waits_out_the_backoff(tmp_path: Path, database: Database) -> Non
         assert at(15) == 1 and len(calls) == 3  # delivered
         assert at(500) == 0 and len(calls) == 3  # and never again
     with database.session() as session:
-        item = session.query(OutboxItem).one()
+        item = session.query(Delivery).one()
         assert item.attempts == 3
         assert item.delivered_at == start + dt.timedelta(seconds=15)
 
@@ -235,12 +238,12 @@ def test_email_without_a_mailer_stays_queued(tmp_path: Path, database: Database)
     settings = make_settings(tmp_path, database_url=database.url)
     with database.session() as session:
         session.add(
-            OutboxItem(kind="email", payload={"to": "a@b.example", "subject": "s", "text": "t"})
+            Delivery(kind="email", payload={"to": "a@b.example", "subject": "s", "text": "t"})
         )
     with httpx.Client() as http:
-        assert OutboxWorker(db=database, settings=settings, client=http).deliver_due() == 0
+        assert DeliveryWorker(db=database, settings=settings, client=http).deliver_due() == 0
     with database.session() as session:
-        item = session.query(OutboxItem).one()
+        item = session.query(Delivery).one()
         assert item.delivered_at is None
         assert item.attempts == 1
         assert "no mailer" in (item.last_error or "")
@@ -250,4 +253,4 @@ def test_email_without_a_mailer_stays_queued(tmp_path: Path, database: Database)
 def test_no_webhook_configured_queues_nothing(visitor: Visitor, context: AppContext) -> None:
     visitor.say("talk to a human")
     with context.db.session() as session:
-        assert session.query(OutboxItem).count() == 0
+        assert session.query(Delivery).count() == 0

@@ -1,6 +1,6 @@
 """Deliveries to the outside world (signed webhooks, emails) from the database outbox.
 
-Whatever must leave the system is written as an `OutboxItem` in the same transaction as the
+Whatever must leave the system is written as a `Delivery` in the same transaction as the
 change it reports, and a background worker delivers it. A receiver that is down, or answers
 with an error, gets the item again later with exponential backoff, for as long as it takes:
 nothing is dropped. Delivery is at least once; receivers deduplicate with the
@@ -24,7 +24,7 @@ import logging
 import smtplib
 from collections.abc import Callable
 from email.message import EmailMessage
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import httpx
 from sqlalchemy import select, update
@@ -32,10 +32,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.db import Database
-from bot.models import OutboxItem, utcnow
-
-if TYPE_CHECKING:
-    from bot.context import AppContext
+from bot.models import Delivery, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +118,7 @@ def enqueue_email(
         log.warning("no SUPPORTBOT_SMTP_HOST: an email to a visitor was not queued")
         return False
     session.add(
-        OutboxItem(
+        Delivery(
             kind="email",
             payload={
                 "to": to,
@@ -137,7 +134,7 @@ def enqueue_email(
 # -- the worker ------------------------------------------------------------------------------
 
 
-class OutboxWorker:
+class DeliveryWorker:
     """Delivers due outbox items. `client` (and its transport) and `mailer` are injected, so
     tests use a transport or a real local receiver instead of patching."""
 
@@ -161,7 +158,7 @@ class OutboxWorker:
         delivered = 0
         for item_id in self._lease(limit):
             with self.db.session() as session:
-                item = session.get(OutboxItem, item_id)
+                item = session.get(Delivery, item_id)
                 if item is None or item.delivered_at is not None:
                     continue
                 kind, payload, created = item.kind, dict(item.payload), item.created_at
@@ -171,7 +168,8 @@ class OutboxWorker:
         return delivered
 
     async def run(self) -> None:
-        """Deliver forever; the app's lifespan starts this as a background task."""
+        """Deliver forever; the app's lifespan starts this as a background task
+        (`AppContext.start_workers`)."""
         while True:
             current = asyncio.ensure_future(asyncio.to_thread(self.deliver_due))
             try:
@@ -184,7 +182,7 @@ class OutboxWorker:
                 raise
             except Exception:  # keep the loop alive; the items stay in the table
                 log.exception("outbox delivery round failed")
-            await asyncio.sleep(self.settings.outbox_poll_seconds)
+            await asyncio.sleep(self.settings.delivery_poll_seconds)
 
     def _lease(self, limit: int) -> list[str]:
         """Pick due items and push their next attempt out by a lease, so another worker
@@ -194,19 +192,19 @@ class OutboxWorker:
         leased: list[str] = []
         with self.db.session() as session:
             due = session.execute(
-                select(OutboxItem.id, OutboxItem.attempts)
-                .where(OutboxItem.delivered_at.is_(None), OutboxItem.next_attempt_at <= now)
-                .order_by(OutboxItem.next_attempt_at)
+                select(Delivery.id, Delivery.attempts)
+                .where(Delivery.delivered_at.is_(None), Delivery.next_attempt_at <= now)
+                .order_by(Delivery.next_attempt_at)
                 .limit(limit)
             ).all()
             for item_id, attempts in due:
                 result = session.execute(
-                    update(OutboxItem)
+                    update(Delivery)
                     .where(
-                        OutboxItem.id == item_id,
-                        OutboxItem.attempts == attempts,
-                        OutboxItem.delivered_at.is_(None),
-                        OutboxItem.next_attempt_at <= now,
+                        Delivery.id == item_id,
+                        Delivery.attempts == attempts,
+                        Delivery.delivered_at.is_(None),
+                        Delivery.next_attempt_at <= now,
                     )
                     .values(next_attempt_at=now + dt.timedelta(seconds=LEASE_SECONDS))
                     .execution_options(synchronize_session=False)
@@ -234,7 +232,7 @@ class OutboxWorker:
     def _record(self, item_id: str, error: str | None) -> None:
         now = self.clock()
         with self.db.session() as session:
-            item = session.get(OutboxItem, item_id)
+            item = session.get(Delivery, item_id)
             if item is None:
                 return
             item.attempts += 1
@@ -245,8 +243,8 @@ class OutboxWorker:
                 item.next_attempt_at = now + dt.timedelta(
                     seconds=backoff_seconds(
                         item.attempts,
-                        base=self.settings.outbox_backoff_seconds,
-                        cap=self.settings.outbox_backoff_max_seconds,
+                        base=self.settings.delivery_backoff_seconds,
+                        cap=self.settings.delivery_backoff_max_seconds,
                     )
                 )
 
@@ -291,26 +289,3 @@ class OutboxWorker:
         message["Reply-To"] = self.settings.support_email
         message.set_content(payload["text"])
         self.mailer.send(message)
-
-
-async def start_outbox_worker(ctx: AppContext) -> None:
-    """Lifespan starter (see `bot.routes.console.install`). Tests put an `httpx.Client` as
-    `extras["outbox_client"]`, an httpx transport as `extras["outbox_transport"]` or a
-    `Mailer` as `extras["mailer"]` into the context before the app starts."""
-    client: httpx.Client | None = ctx.extras.get("outbox_client")
-    owned = client is None
-    if client is None:
-        client = httpx.Client(
-            transport=ctx.extras.get("outbox_transport"), timeout=HTTP_TIMEOUT_SECONDS
-        )
-    mailer: Mailer | None = ctx.extras.get("mailer")
-    if mailer is None and ctx.settings.smtp_host:
-        mailer = SmtpMailer(ctx.settings.smtp_host, ctx.settings.smtp_port)
-    worker = OutboxWorker(
-        db=ctx.db, settings=ctx.settings, client=client, mailer=mailer, clock=ctx.chat.clock
-    )
-    try:
-        await worker.run()
-    finally:
-        if owned:
-            client.close()

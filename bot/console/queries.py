@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot import handoff as handoffs
-from bot import store
+from bot import queries
 from bot.models import Conversation, Handoff
 
 
@@ -93,7 +93,6 @@ def queue(
     entries = []
     for handoff in rows:
         conversation = handoff.conversation
-        customer = conversation.customer
         end = handoff.first_reply_at or now
         waited = max(0.0, (end - handoff.created_at).total_seconds())
         entries.append(
@@ -104,7 +103,7 @@ def queue(
                 reason=handoff.reason,
                 mode=handoff.mode,
                 summary=handoff.summary,
-                customer_name=(customer.name if customer else None) or conversation.visitor_name,
+                customer_name=conversation.contact_name,
                 verified=conversation.verified,
                 lang=conversation.lang,
                 since=handoff.created_at,
@@ -208,7 +207,7 @@ def conversation_view(
 ) -> dict[str, Any] | None:
     """Everything the console's conversation page shows: the packet of the latest handoff,
     its state, and the transcript with internal notes."""
-    conversation = store.get_conversation(session=session, conversation_id=conversation_id)
+    conversation = queries.get_conversation(session=session, conversation_id=conversation_id)
     if conversation is None:
         return None
     handoff = latest_handoff(session=session, conversation_id=conversation.id)
@@ -217,15 +216,14 @@ def conversation_view(
         packet = handoffs.build_packet(
             session=session, conversation=conversation, handoff=handoff, base_url=base_url
         )
-    customer = conversation.customer
     return {
         "id": conversation.id,
         "status": conversation.status,
         "lang": conversation.lang,
         "created_at": conversation.created_at,
         "customer": {
-            "name": (customer.name if customer else None) or conversation.visitor_name,
-            "email": (customer.email if customer else None) or conversation.visitor_email,
+            "name": conversation.contact_name,
+            "email": conversation.contact_email,
             "verified": conversation.verified,
             "page_url": conversation.page_url,
         },
@@ -256,7 +254,7 @@ def transcript(*, session: Session, conversation_id: str) -> list[dict[str, Any]
             "confidence": m.confidence,
             "sources": (m.sources or {}).get("items", []),
         }
-        for m in store.messages_after(
+        for m in queries.messages_after(
             session=session, conversation_id=conversation_id, include_notes=True
         )
     ]

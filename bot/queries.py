@@ -4,9 +4,6 @@ unit of work decides), so one visitor turn is stored whole or not at all."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
-import secrets
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,24 +11,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.models import Agent, Conversation, Customer, Feedback, Handoff, Message, utcnow
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def verify_identity(external_id: str, user_hash: str | None, secret: str) -> bool:
-    """A site proves a logged-in customer with HMAC-SHA256(identity secret, external_id)."""
-    if not user_hash:
-        return False
-    expected = hmac.new(
-        secret.encode("utf-8"), external_id.encode("utf-8"), hashlib.sha256
-    ).hexdigest()
-    return hmac.compare_digest(expected, user_hash.lower())
 
 
 def get_or_create_customer(
@@ -51,7 +30,7 @@ def get_or_create_customer(
 def create_conversation(
     *,
     session: Session,
-    token: str,
+    token_hash: str,
     lang: str,
     locale: str | None,
     page_url: str | None,
@@ -62,7 +41,7 @@ def create_conversation(
     attributes: dict[str, Any],
 ) -> Conversation:
     conversation = Conversation(
-        token_hash=hash_token(token),
+        token_hash=token_hash,
         lang=lang,
         locale=locale,
         page_url=page_url,

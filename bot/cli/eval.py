@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from bot.cli_ingest import run_ingest
+from bot.cli.ingest import run_ingest
 from bot.config import Settings
 from bot.evaluate import EvalInputError, Evaluator, Outcome, check_expected, read_questions
 from bot.evaluate import summarise as summarise_outcomes

@@ -40,7 +40,7 @@ def ingest(
     kb_dir: Path | None, index_dir: Path | None, check: bool, quiet: bool, as_json: bool
 ) -> None:
     """Build a new index version from the knowledge base and publish it."""
-    from bot.cli_ingest import run_ingest
+    from bot.cli.ingest import run_ingest
 
     settings = _settings()
     code = run_ingest(
@@ -296,7 +296,7 @@ def eval_command(
     no_ingest: bool,
 ) -> None:
     """Measure answer quality on a labelled question file."""
-    from bot.cli_eval import run_eval
+    from bot.cli.eval import run_eval
 
     settings = _settings()
     sys.exit(
@@ -321,6 +321,6 @@ def eval_command(
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 def demo(host: str, port: int) -> None:
     """Create (or reset) the demo agent and print where to look (development only)."""
-    from bot.cli_demo import run_demo
+    from bot.cli.demo import run_demo
 
     sys.exit(run_demo(_settings(), host=host, port=port))

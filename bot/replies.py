@@ -1,0 +1,242 @@
+"""The bot's reply to one visitor message: small talk, a request for a person, or a question
+for the knowledge base (retrieve, decide, then answer, offer choices, or hand off).
+
+Runs inside the visitor's turn (`bot.conversation`), in its transaction; no HTTP, no events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot import queries
+from bot.answer import AnswerComposer, Passage
+from bot.config import Settings
+from bot.handoff import hand_off
+from bot.intents import classify
+from bot.language import detect_language
+from bot.models import Conversation, Message
+from bot.phrases import language_name, say
+from bot.policy import Decision, decide
+from bot.retrieval import IndexHolder, Retrieval, Retriever
+
+Clock = Callable[[], dt.datetime]
+
+
+class BotReplies:
+    """Composes the bot's side of a turn from the served index and the answer composer."""
+
+    def __init__(
+        self, *, index: IndexHolder, composer: AnswerComposer, settings: Settings, clock: Clock
+    ):
+        self.index = index
+        self.composer = composer
+        self.settings = settings
+        self.clock = clock
+
+    def reply(
+        self,
+        session: Session,
+        conversation: Conversation,
+        message: Message,
+        *,
+        article_id: str | None = None,
+    ) -> Message:
+        """The bot's reply to `message`; `article_id` is a quick reply the visitor clicked."""
+        intent = classify(message.text)
+        if intent == "human":
+            conversation.lang = self._detect(message.text, conversation.lang)
+            return self._hand_off(session, conversation, "visitor_request", reply_to=message)
+        if intent is not None:
+            lang = conversation.lang
+            if intent not in ("empty", "ok"):
+                lang = self._detect(message.text, conversation.lang)
+            kind = "prompt" if intent == "empty" else "smalltalk"
+            return _bot_says(session, message, kind, lang, say(intent, lang))
+        retriever = self.index.current
+        if retriever is None:
+            prefix = say("no_index", conversation.lang)
+            return self._hand_off(
+                session, conversation, "no_index", reply_to=message, prefix=prefix
+            )
+        if article_id:
+            picked = self._picked(session, conversation, message, retriever, article_id)
+            if picked is not None:
+                return picked
+        retrieval = retriever.search(message.text, lang_hint=conversation.lang)
+        conversation.lang = retrieval.lang
+        decision = decide(
+            retrieval.features,
+            scores=[c.score for c in retrieval.candidates],
+            misses=conversation.misses,
+            policy=retriever.policy,  # tuned with this index version, built when it loaded
+        )
+        details = {
+            "reason": decision.reason,
+            "retrieval": _retrieval_details(retrieval),
+            "decision": {"action": decision.action, "confidence": decision.confidence},
+        }
+        if decision.action == "handoff":
+            return self._hand_off(
+                session,
+                conversation,
+                decision.reason,
+                reply_to=message,
+                confidence=decision.confidence,
+                details=details,
+            )
+        conversation.misses = decision.misses_after(conversation.misses)
+        if decision.action == "clarify":
+            return self._clarify(session, conversation, message, retrieval, decision, details)
+        return self._answer(session, conversation, message, retrieval, decision, details)
+
+    def _hand_off(
+        self, session: Session, conversation: Conversation, reason: str, **kwargs: Any
+    ) -> Message:
+        return hand_off(
+            session, conversation, reason, settings=self.settings, now=self.clock(), **kwargs
+        )
+
+    def _detect(self, text: str, fallback: str) -> str:
+        return detect_language(text, languages=self.settings.languages, fallback=fallback)
+
+    def _answer(
+        self,
+        session: Session,
+        conversation: Conversation,
+        message: Message,
+        retrieval: Retrieval,
+        decision: Decision,
+        details: dict[str, Any],
+    ) -> Message:
+        top = retrieval.candidates[0]
+        passages = [Passage(top.article, top.best_chunk)]
+        passages += [Passage(c.article, c.best_chunk) for c in retrieval.candidates[1:3]]
+        composed = self.composer.compose(message.text, passages, top.article.lang)
+        text = composed.text
+        if not top.in_visitor_language:
+            text += "\n\n" + say(
+                "other_language",
+                retrieval.lang,
+                language=language_name(top.article.lang, retrieval.lang),
+            )
+        details["generated"] = composed.generated
+        return queries.append_message(
+            session=session,
+            conversation=conversation,
+            role="bot",
+            kind="answer",
+            lang=top.article.lang,
+            reply_to_id=message.id,
+            text=text,
+            confidence=round(decision.confidence, 4),
+            sources=[_source(top.article, top.score)],
+            details=details,
+        )
+
+    def _clarify(
+        self,
+        session: Session,
+        conversation: Conversation,
+        message: Message,
+        retrieval: Retrieval,
+        decision: Decision,
+        details: dict[str, Any],
+    ) -> Message:
+        options = retrieval.candidates[: decision.options]
+        details["quick_replies"] = [
+            {"article_id": c.article.id, "title": c.article.title} for c in options
+        ]
+        key = "clarify" if len(options) > 1 else "clarify_one"
+        return queries.append_message(
+            session=session,
+            conversation=conversation,
+            role="bot",
+            kind="clarify",
+            lang=retrieval.lang,
+            reply_to_id=message.id,
+            text=say(key, retrieval.lang),
+            confidence=round(decision.confidence, 4),
+            sources=[_source(c.article, c.score) for c in options],
+            details=details,
+        )
+
+    def _picked(
+        self,
+        session: Session,
+        conversation: Conversation,
+        message: Message,
+        retriever: Retriever,
+        article_id: str,
+    ) -> Message | None:
+        """The visitor chose a quick reply: answer with exactly that article."""
+        article = retriever.article_in(article_id, conversation.lang)
+        if article is None:
+            return None
+        conversation.misses = 0
+        query = retriever.embed_query(message.text)
+        chunk = retriever.best_section(article.id, query)
+        composed = self.composer.compose(message.text, [Passage(article, chunk)], article.lang)
+        return queries.append_message(
+            session=session,
+            conversation=conversation,
+            role="bot",
+            kind="answer",
+            lang=article.lang,
+            reply_to_id=message.id,
+            text=composed.text,
+            confidence=1.0,
+            sources=[_source(article, 1.0)],
+            details={
+                "reason": "picked",
+                "retrieval": {
+                    "candidates": [{"article_id": article.id, "title": article.title, "score": 1.0}]
+                },
+            },
+        )
+
+
+def _bot_says(session: Session, reply_to: Message, kind: str, lang: str, text: str) -> Message:
+    """A reply in the bot's own words (no article, no confidence) to the visitor's message."""
+    return queries.append_message(
+        session=session,
+        conversation=reply_to.conversation,
+        role="bot",
+        kind=kind,
+        lang=lang,
+        reply_to_id=reply_to.id,
+        text=text,
+    )
+
+
+def _source(article: Any, score: float) -> dict[str, Any]:
+    return {
+        "article_id": article.id,
+        "title": article.title,
+        "url": article.url,
+        "score": round(float(score), 4),
+    }
+
+
+def _retrieval_details(retrieval: Retrieval) -> dict[str, Any]:
+    """What retrieval saw, kept with the reply: the console, the packet and insights use it."""
+    return {
+        "lang": retrieval.lang,
+        "index_version": retrieval.index_version,
+        "elapsed_ms": round(retrieval.elapsed_ms, 2),
+        "features": {k: round(v, 4) for k, v in retrieval.features.items()},
+        "candidates": [
+            {
+                "article_id": c.article.id,
+                "title": c.article.title,
+                "group": c.group,
+                "score": round(c.score, 4),
+                "dense": round(c.dense, 4),
+                "lexical": round(c.lexical, 4),
+            }
+            for c in retrieval.candidates
+        ],
+    }
