@@ -327,9 +327,6 @@ class Retriever:
         sims = self._vectors[rows] @ query
         return self.index.chunks[rows[int(np.argmax(sims))]]
 
-    def article(self, article_id: str) -> Article | None:
-        return self.index.articles.get(article_id)
-
     def article_in(self, article_id: str, lang: str) -> Article | None:
         """The version of `article_id`'s topic in `lang`, else the article itself."""
         article = self.index.articles.get(article_id)
