@@ -7,7 +7,6 @@ errors (nothing was published); 7 quality below the floor given with `--min-*`.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -63,7 +62,7 @@ def index() -> None:
 @click.option("--index-dir", type=click.Path(path_type=Path), help="Index folder [settings].")
 def index_list(index_dir: Path | None) -> None:
     """One line per version, newest last; `*` marks the published one."""
-    from ingest.store import current_version, list_versions
+    from ingest.store import current_version, list_versions, read_manifest
 
     folder = index_dir or _settings().index_dir
     current = current_version(folder)
@@ -72,7 +71,7 @@ def index_list(index_dir: Path | None) -> None:
         click.echo(f"no index versions in {folder}", err=True)
         sys.exit(3)
     for name in versions:
-        manifest = json.loads((folder / name / "manifest.json").read_text(encoding="utf-8"))
+        manifest = read_manifest(folder, name)
         counts = manifest.get("counts", {})
         mark = "*" if name == current else " "
         classifier = manifest.get("classifier") or {}

@@ -28,7 +28,7 @@ from bot.language import detect_language
 from bot.models import Conversation, Handoff, Message, utcnow
 from bot.phrases import language_name, say
 from bot.policy import Decision, decide
-from bot.retrieval import IndexHolder, Retrieval, Retriever
+from bot.retrieval import Retrieval, Retriever
 from bot.schemas import (
     MAX_ATTRIBUTES,
     ConversationCreate,
@@ -39,6 +39,7 @@ from bot.schemas import (
     VisitorIdentity,
     conversation_public,
 )
+from bot.serving import IndexHolder
 
 log = logging.getLogger(__name__)
 
@@ -340,7 +341,7 @@ class ChatService:
     def _bot_reply(
         self, session: Session, conversation: Conversation, message: Message, article_id: str | None
     ) -> Message:
-        retriever = self.index.current
+        serving = self.index.current  # one version's retriever and policy for the whole turn
         intent = classify(message.text)
         if intent == "human":
             conversation.lang = self._detect(message.text, conversation.lang)
@@ -351,7 +352,7 @@ class ChatService:
                 lang = self._detect(message.text, conversation.lang)
             kind = "prompt" if intent == "empty" else "smalltalk"
             return _bot_says(session, message, kind, lang, say(intent, lang))
-        if retriever is None:
+        if serving is None:
             return self.handoff(
                 session,
                 conversation,
@@ -359,13 +360,14 @@ class ChatService:
                 reply_to=message,
                 prefix=say("no_index", conversation.lang),
             )
+        retriever = serving.retriever
         if article_id:
             picked = self._picked(session, conversation, message, retriever, article_id)
             if picked is not None:
                 return picked
         retrieval = retriever.search(message.text, lang_hint=conversation.lang)
         conversation.lang = retrieval.lang
-        policy = retriever.policy  # tuned with this index version, built when it loaded
+        policy = serving.policy  # tuned with this index version, built when it loaded
         decision = decide(
             retrieval.features,
             scores=[c.score for c in retrieval.candidates],
