@@ -11,11 +11,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from bot.cli_ingest import run_ingest
 from bot.config import Settings
 from bot.evaluate import EvalInputError, Evaluator, Outcome, check_expected, read_questions
 from bot.evaluate import summarise as summarise_outcomes
 from ingest.embed import make_embedder
+from ingest.run import run_ingest
 
 EXIT_INPUT = 2
 
