@@ -24,6 +24,7 @@ from typing import Any
 
 from bot.language import detect_language
 from bot.retrieval import DENSE_K, Evidence, Retriever
+from bot.serving import Serving
 from ingest.embed import make_embedder
 from ingest.store import load_version
 
@@ -87,7 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     version = load_version(args.index_dir)
     embedder = make_embedder(version.model, threads=1)
     embedder.warm_up()
-    retriever = Retriever(version, embedder, languages=LANGUAGES, default_language="en")
+    # with the weights tuned for this version, as the server runs it
+    retriever = Serving.load(
+        version, embedder, languages=LANGUAGES, default_language="en"
+    ).retriever
     questions = read_questions(args.questions, max(1, args.n))
     measure(retriever, questions[:10])  # warm caches (vocabulary, idf, tokenizer)
     stages = measure(retriever, questions)

@@ -1,43 +1,33 @@
 """The one settings object. Every knob is an environment variable with the prefix `SUPPORTBOT_`
-(or a line in `.env`); nothing else in the code reads `os.environ`."""
+(or a line in `.env`); nothing else in the code reads `os.environ`. The ingestion knobs are
+defined in `ingest.settings` (ingestion must run without the bot) and inherited here."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from functools import lru_cache
-from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode
+
+from ingest.settings import IngestSettings
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev-secret-change-me"}
-LANGUAGES = ("en", "de", "da")
 
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 
 
-class Settings(BaseSettings):
-    """Runtime configuration; see the README's settings table for what each one does."""
+class Settings(IngestSettings):
+    """Runtime configuration; see the README's settings table for what each one does.
 
-    model_config = SettingsConfigDict(
-        env_prefix="SUPPORTBOT_", env_file=".env", extra="ignore", validate_default=True
-    )
+    The knowledge base, index, language and model settings (and the `SUPPORTBOT_` prefix and
+    `.env` file) come from `IngestSettings`."""
 
     environment: Literal["development", "test", "production"] = "development"
 
-    # Knowledge base and index
-    kb_dir: Path = Path("kb_docs")
-    index_dir: Path = Path("var/index")
-    keep_versions: int = Field(5, ge=1, le=100)
-    # NoDecode: read "en,de" as a comma list (the validator splits it), not as JSON
-    languages: Annotated[tuple[str, ...], NoDecode] = LANGUAGES
-    default_language: str = "en"
-    embedding_model: str = "all-MiniLM-L6-v2"
-    embedding_batch_size: int = Field(64, ge=1, le=4096)
-    chunk_size: int = Field(900, ge=200, le=8000)
+    # Index (where it lives and how it is built: `IngestSettings`)
     index_poll_seconds: float = Field(2.0, gt=0, le=300)
 
     # Storage and events
@@ -74,15 +64,6 @@ class Settings(BaseSettings):
     allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
     session_max_age_seconds: int = Field(12 * 3600, ge=60)
 
-    @field_validator("languages", mode="before")
-    @classmethod
-    def _split_languages(cls, value: object) -> object:
-        if isinstance(value, str) and value.lstrip().startswith("["):
-            return tuple(json.loads(value))
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value
-
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
@@ -100,11 +81,6 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
-        unknown = [lang for lang in self.languages if lang not in LANGUAGES]
-        if unknown:
-            raise ValueError(f"languages: {unknown} not supported (choose from {LANGUAGES})")
-        if self.default_language not in self.languages:
-            raise ValueError(f"default_language {self.default_language!r} not in languages")
         if self.environment == "production":
             for name in ("secret_key", "identity_secret", "webhook_secret"):
                 if getattr(self, name).lower() in PLACEHOLDER_SECRETS:

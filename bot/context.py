@@ -26,7 +26,7 @@ from bot.desk import AgentDesk
 from bot.events import EventBus, make_bus
 from bot.language import warm_up as warm_up_language
 from bot.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
-from bot.retrieval import IndexHolder
+from bot.serving import IndexHolder
 from ingest.embed import Embedder, make_embedder
 
 log = logging.getLogger(__name__)

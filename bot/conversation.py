@@ -30,7 +30,6 @@ from bot.models import Conversation, Message
 from bot.phrases import say
 from bot.policy import on_feedback
 from bot.replies import BotReplies
-from bot.retrieval import IndexHolder
 from bot.schemas import (
     MAX_ATTRIBUTES,
     ConversationCreate,
@@ -43,6 +42,7 @@ from bot.schemas import (
     conversation_public,
     conversation_status,
 )
+from bot.serving import IndexHolder
 from bot.states import WITH_TEAM, Status, Transition, move, status_of
 
 Clock = Callable[[], dt.datetime]

@@ -22,8 +22,9 @@ from bot.config import Settings
 from bot.conversation import ChatService
 from bot.db import Database, create_schema
 from bot.events import InProcessBus
-from bot.retrieval import IndexHolder, Retriever
+from bot.retrieval import Retriever
 from bot.schemas import ConversationCreate, MessageCreate
+from bot.serving import IndexHolder
 from ingest.embed import Embedder
 
 
@@ -151,7 +152,7 @@ class Evaluator:
     @property
     def retriever(self) -> Retriever:
         assert self.holder.current is not None
-        return self.holder.current
+        return self.holder.current.retriever
 
     def reload(self) -> None:
         """Pick up a calibration written after construction (`--tune`)."""

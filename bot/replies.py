@@ -21,7 +21,8 @@ from bot.language import detect_language
 from bot.models import Conversation, Message
 from bot.phrases import language_name, say
 from bot.policy import Decision, decide
-from bot.retrieval import IndexHolder, Retrieval, Retriever
+from bot.retrieval import Retrieval, Retriever
+from bot.serving import IndexHolder
 
 Clock = Callable[[], dt.datetime]
 
@@ -46,6 +47,7 @@ class BotReplies:
         article_id: str | None = None,
     ) -> Message:
         """The bot's reply to `message`; `article_id` is a quick reply the visitor clicked."""
+        serving = self.index.current  # one version's retriever and policy for the whole turn
         intent = classify(message.text)
         if intent == "human":
             conversation.lang = self._detect(message.text, conversation.lang)
@@ -56,12 +58,12 @@ class BotReplies:
                 lang = self._detect(message.text, conversation.lang)
             kind = "prompt" if intent == "empty" else "smalltalk"
             return _bot_says(session, message, kind, lang, say(intent, lang))
-        retriever = self.index.current
-        if retriever is None:
+        if serving is None:
             prefix = say("no_index", conversation.lang)
             return self._hand_off(
                 session, conversation, "no_index", reply_to=message, prefix=prefix
             )
+        retriever = serving.retriever
         if article_id:
             picked = self._picked(session, conversation, message, retriever, article_id)
             if picked is not None:
@@ -72,7 +74,7 @@ class BotReplies:
             retrieval.features,
             scores=[c.score for c in retrieval.candidates],
             misses=conversation.misses,
-            policy=retriever.policy,  # tuned with this index version, built when it loaded
+            policy=serving.policy,  # tuned with this index version, built when it loaded
         )
         details = {
             "reason": decision.reason,

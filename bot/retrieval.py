@@ -7,21 +7,18 @@ can always be explained from what retrieval saw.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bot.language import detect_language
-from bot.policy import Policy
 from ingest.documents import Article, Chunk
 from ingest.embed import Embedder
 from ingest.lexical import tokenize
-from ingest.store import IndexVersion, current_version, load_version
+from ingest.store import IndexVersion
 
 DENSE_K = 96
 NEIGHBOURS = 10  # nearest chunks whose topics `agreement` counts
@@ -99,7 +96,9 @@ class Retrieval:
 
 
 class Retriever:
-    """Searches one loaded index version. Immutable; the `IndexHolder` swaps whole retrievers."""
+    """Searches one loaded index version. Immutable; `bot.serving.IndexHolder` swaps whole
+    retrievers. `weights` default to the untuned ones; `bot.serving.Serving.load` passes
+    those tuned for the version."""
 
     def __init__(
         self,
@@ -108,15 +107,14 @@ class Retriever:
         *,
         languages: Sequence[str],
         default_language: str,
+        weights: Weights | None = None,
     ):
         self.index = index
         self.embedder = embedder
         self.languages = tuple(languages)
         self.default_language = default_language
-        self.calibration = index.calibration()
         self.classifier = index.classifier
-        has_classifier = index.classifier is not None
-        self.weights = Weights.from_calibration(self.calibration, classifier=has_classifier)
+        self.weights = weights or Weights.default(classifier=index.classifier is not None)
         self._groups: dict[str, dict[str, str]] = {}
         for article in index.articles.values():
             self._groups.setdefault(article.group_id, {}).setdefault(article.lang, article.id)
@@ -127,7 +125,6 @@ class Retriever:
             self._group_rows.setdefault(group, []).append(row)
         self._vectors = index.vectors()
         self._words: dict[tuple[str, str], frozenset[str]] = {}
-        self.policy = Policy.from_calibration(self.calibration, classifier=has_classifier)
         # Per article, the rows of its phrasings (title, alternate questions) and of its body
         # sections: split once here, not on every message.
         phrasings: dict[str, list[int]] = {}
@@ -327,9 +324,6 @@ class Retriever:
         sims = self._vectors[rows] @ query
         return self.index.chunks[rows[int(np.argmax(sims))]]
 
-    def article(self, article_id: str) -> Article | None:
-        return self.index.articles.get(article_id)
-
     def article_in(self, article_id: str, lang: str) -> Article | None:
         """The version of `article_id`'s topic in `lang`, else the article itself."""
         article = self.index.articles.get(article_id)
@@ -397,63 +391,3 @@ def _features(candidates: Sequence[Candidate], lang: str) -> dict[str, float]:
         "classifier": top.classifier,
         "classifier_margin": top.classifier - (second.classifier if second else 0.0),
     }
-
-
-class IndexHolder:
-    """The retriever currently serving, swapped whole when ingestion publishes a new version.
-
-    Requests grab `current` once and keep using it, so a swap never changes the index under a
-    request in flight. `refresh()` is cheap when nothing changed (one small file read).
-    """
-
-    def __init__(
-        self,
-        index_dir: Path,
-        embedder: Embedder,
-        *,
-        languages: Sequence[str],
-        default_language: str,
-    ):
-        self.index_dir = index_dir
-        self.embedder = embedder
-        self.languages = tuple(languages)
-        self.default_language = default_language
-        self._current: Retriever | None = None
-        self._loaded_key: tuple[str, float] | None = None
-        self._lock = threading.Lock()
-        self.last_error: str | None = None
-
-    @property
-    def current(self) -> Retriever | None:
-        return self._current
-
-    def _key(self) -> tuple[str, float] | None:
-        name = current_version(self.index_dir)
-        if name is None:
-            return None
-        calibration = self.index_dir / name / "calibration.json"
-        return name, calibration.stat().st_mtime if calibration.exists() else 0.0
-
-    def refresh(self) -> bool:
-        """Load the published version if it is not the one serving; True when it swapped."""
-        key = self._key()
-        if key is None or key == self._loaded_key:
-            return False
-        with self._lock:
-            if key == self._loaded_key:
-                return False
-            try:
-                index = load_version(self.index_dir, key[0], expect_model=self.embedder.name)
-            except Exception as exc:  # keep serving the old version; say why in /healthz
-                self.last_error = str(exc)
-                self._loaded_key = key
-                return False
-            self._current = Retriever(
-                index,
-                self.embedder,
-                languages=self.languages,
-                default_language=self.default_language,
-            )
-            self._loaded_key = key
-            self.last_error = None
-            return True

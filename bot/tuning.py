@@ -9,27 +9,57 @@ fitted to the same predictions they are judged on.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-from bot.evaluate import Outcome, Question
+from bot.evaluate import Evaluator, Outcome, Question
 from bot.language import detect_language
 from bot.policy import FEATURES
 from bot.retrieval import Evidence, Retriever, Weights
-
-CALIBRATION_FILE = "calibration.json"
-
+from ingest.store import read_calibration, remove_calibration, write_calibration
 
 LEXICAL_GRID = (0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0)
 VOTE_GRID = (0.0, 0.3, 0.6)
 CLASSIFIER_GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.8, 1.2, 2.0)
+
+
+def tune_and_store(
+    evaluator: Evaluator,
+    questions: Sequence[Question],
+    *,
+    max_wrong: float,
+    min_oos_handoff: float,
+) -> dict[str, Any]:
+    """Tune the evaluator's index version on `questions` and store the result with it.
+
+    Weights first (they change the features), then calibration and thresholds on the
+    features the tuned weights produce. Servers of that version pick each stored step up."""
+    folder = evaluator.retriever.index.path
+    before = read_calibration(folder)
+    weights = tune_weights(evaluator.retriever, questions)
+    write_calibration(folder, {"weights": weights})
+    evaluator.reload()
+    try:
+        tuned = tune_policy(
+            [evaluator.ask(q) for q in questions],
+            max_wrong=max_wrong,
+            min_oos_handoff=min_oos_handoff,
+        )
+    except ValueError:
+        # Servers read this file: a failed tuning must not leave its half behind.
+        if before is None:
+            remove_calibration(folder)
+        else:
+            write_calibration(folder, before)
+        raise
+    tuned["weights"] = weights
+    write_calibration(folder, tuned)
+    evaluator.reload()
+    return tuned
 
 
 def tune_weights(retriever: Retriever, questions: Sequence[Question]) -> dict[str, Any]:
@@ -216,20 +246,3 @@ def choose_clarify_threshold(
         if gain > best_gain:
             best_t, best_gain = float(t), gain
     return best_t
-
-
-def read_calibration(version_dir: Path) -> dict[str, Any]:
-    path = version_dir / CALIBRATION_FILE
-    if not path.exists():
-        return {}
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return data
-
-
-def write_calibration(version_dir: Path, tuned: dict[str, Any]) -> Path:
-    """Store next to the index it was tuned for (atomic rename: servers never see half)."""
-    path = version_dir / CALIBRATION_FILE
-    tmp = version_dir / f".{CALIBRATION_FILE}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(tuned, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
-    return path

@@ -1,9 +1,10 @@
-"""`python -m ingest` is `supportbot ingest`: one command, whose defaults come from the one
-`Settings` object (this entry point is the only place in `ingest` that reaches into `bot`)."""
+"""`python -m ingest`: the editors' command, the same one `supportbot ingest` runs. Its
+defaults come from `ingest.settings` (the bot's settings extend them); ingestion never imports
+the bot."""
 
 import sys
 
-from bot.cli import main
+from ingest.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main(["ingest", *sys.argv[1:]]))
+    sys.exit(main())

@@ -1,9 +1,13 @@
 """Index versions on disk: write one atomically, switch `CURRENT`, list, roll back, prune, lock.
 
 Layout:  <index_dir>/<version>/{manifest.json, articles.jsonl, chunks.jsonl, index.faiss,
-lexical/}  and  <index_dir>/CURRENT  (the published version's name). A version is built in a
-hidden temporary folder and renamed into place whole; `CURRENT` is replaced with one atomic
-rename. Killing ingestion at any moment therefore leaves the published version serving.
+lexical/, [classifier/], [calibration.json]}  and  <index_dir>/CURRENT  (the published version's
+name). A version is built in a hidden temporary folder and renamed into place whole; `CURRENT` is
+replaced with one atomic rename. Killing ingestion at any moment therefore leaves the published
+version serving. `supportbot eval --tune` adds (or replaces) the calibration of a published
+version later, also with one atomic rename.
+
+This module is the only one that knows these file names; everything else goes through it.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ from ingest.lexical import (
 
 FORMAT = 1
 CURRENT = "CURRENT"
+_MANIFEST = "manifest.json"
+_CALIBRATION = "calibration.json"
 # Names sort by build time; milliseconds keep two builds within one second in order (older
 # indexes have whole seconds only).
 _VERSION = re.compile(r"^\d{8}T\d{6}(\d{3})?Z-[0-9a-f]{8}(-\d+)?$")
@@ -101,11 +107,65 @@ class IndexVersion:
 
     def calibration(self) -> dict[str, Any] | None:
         """Thresholds and calibration tuned for this version by `supportbot eval --tune`."""
-        path = self.path / "calibration.json"
-        if not path.exists():
-            return None
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        return data
+        return read_calibration(self.path)
+
+
+@dataclass(frozen=True)
+class Published:
+    """Which version `CURRENT` names, and a mark of that version's calibration file.
+
+    Cheap to read, and different whenever a server should load again: a new version was
+    published, or the published one was re-tuned. Compare two for equality; the mark means
+    nothing else."""
+
+    version: str
+    calibration: tuple[int, int] | None  # (inode, mtime in ns); None without a calibration
+
+
+def published(index_dir: Path) -> Published | None:
+    """The published version and its calibration mark, or None when nothing is published."""
+    name = current_version(index_dir)
+    if name is None:
+        return None
+    try:
+        stat = (index_dir / name / _CALIBRATION).stat()
+    except FileNotFoundError:
+        return Published(name, None)
+    # Each write renames a new file into place, so the inode changes even when two writes
+    # fall within one tick of the file system's clock.
+    return Published(name, (stat.st_ino, stat.st_mtime_ns))
+
+
+def read_calibration(version_dir: Path) -> dict[str, Any] | None:
+    """The calibration stored in the version folder `version_dir`, or None if it has none."""
+    try:
+        text = (version_dir / _CALIBRATION).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def write_calibration(version_dir: Path, data: dict[str, Any]) -> None:
+    """Store a calibration with the version it was tuned for. Servers of that version may
+    read it at any moment, so it is renamed into place whole."""
+    tmp = version_dir / f".{_CALIBRATION}.{os.getpid()}.tmp"
+    _write_text(tmp, json.dumps(data, indent=2))
+    os.replace(tmp, version_dir / _CALIBRATION)
+    _fsync_dir(version_dir)
+
+
+def remove_calibration(version_dir: Path) -> None:
+    """Serve the version with the untuned defaults again."""
+    (version_dir / _CALIBRATION).unlink(missing_ok=True)
+
+
+def read_manifest(index_dir: Path, name: str) -> dict[str, Any]:
+    """The manifest of version `name` (what it was built with, its counts), without loading it."""
+    manifest: dict[str, Any] = json.loads(
+        (index_dir / name / _MANIFEST).read_text(encoding="utf-8")
+    )
+    return manifest
 
 
 def new_version_name(content_hash: str, index_dir: Path, now: dt.datetime | None = None) -> str:
@@ -173,7 +233,7 @@ def write_version(
         "counts": {"articles": len(articles), "chunks": len(chunks)},
     }
     # The manifest goes last: a folder without one is by definition incomplete.
-    _write_text(tmp / "manifest.json", json.dumps(full, indent=2, ensure_ascii=False))
+    _write_text(tmp / _MANIFEST, json.dumps(full, indent=2, ensure_ascii=False))
     _fsync_dir(tmp)
     os.rename(tmp, index_dir / name)
     _fsync_dir(index_dir)
@@ -182,7 +242,7 @@ def write_version(
 
 def publish(index_dir: Path, name: str) -> None:
     """Point `CURRENT` at `name` with one atomic rename."""
-    if name not in list_versions(index_dir) or not (index_dir / name / "manifest.json").exists():
+    if name not in list_versions(index_dir) or not (index_dir / name / _MANIFEST).exists():
         raise IndexNotFound(f"no complete index version {name!r} in {index_dir}")
     tmp = index_dir / f".{CURRENT}.{os.getpid()}.tmp"
     _write_text(tmp, name + "\n")
@@ -237,7 +297,7 @@ def load_version(
         raise IndexNotFound(f"no published index in {index_dir} (run `supportbot ingest`)")
     path = index_dir / name
     try:
-        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        manifest = read_manifest(index_dir, name)
     except FileNotFoundError:
         raise IndexNotFound(f"index version {name!r} not found in {index_dir}") from None
     except ValueError as exc:

@@ -27,9 +27,9 @@ from bot.context import AppContext
 from bot.db import Database, create_schema, drop_schema
 from bot.policy import Calibration
 from bot.retrieval import Weights
-from bot.tuning import write_calibration
 from ingest.embed import HashEmbedder
 from ingest.pipeline import IngestOptions, ingest
+from ingest.store import write_calibration
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_KB = ROOT / "kb_docs"

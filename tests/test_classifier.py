@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.retrieval import IndexHolder
+from bot.serving import IndexHolder
 from ingest.classifier import TopicClassifier, train, worth_training
 from ingest.embed import HashEmbedder
 from ingest.pipeline import IngestOptions, ingest
@@ -193,7 +193,7 @@ def test_retrieval_fuses_its_probabilities_and_reports_them(tmp_path: Path) -> N
     holder.refresh()
     assert holder.current is not None
 
-    result = holder.current.search("someone stole my card")
+    result = holder.current.retriever.search("someone stole my card")
 
     assert result.top is not None
     assert result.top.group == "card"

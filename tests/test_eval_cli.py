@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from bot.cli import cli
 from bot.config import get_settings
 from bot.policy import Policy
-from ingest.store import current_version
+from ingest.store import current_version, load_version, write_calibration
 from tests.kb_factory import write_tiny_kb
 
 QUESTIONS = [
@@ -151,8 +151,8 @@ def test_tune_stores_the_calibration_with_the_index(kb: tuple[Path, Path],
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     index_dir = kb[1]
-    stored = index_dir / str(current_version(index_dir)) / "calibration.json"
-    data = json.loads(stored.read_text(encoding="utf-8"))
+    data = load_version(index_dir).calibration()
+    assert data is not None
     assert summary["tuned"]["thresholds"] == data["thresholds"]
     assert 0.0 < data["thresholds"]["clarify"] <= data["thresholds"]["answer"] < 1.0
     policy = Policy.from_calibration(data)
@@ -169,4 +169,19 @@ def test_tune_on_too_few_questions_says_why(kb: tuple[Path, Path], tmp_path: Pat
     assert result.exit_code == 2
     assert "tuning needs at least 20 questions" in result.stderr
     index_dir = kb[1]
-    assert not (index_dir / str(current_version(index_dir)) / "calibration.json").exists()
+    assert load_version(index_dir).calibration() is None
+
+
+@pytest.mark.usefixtures("hash_settings")
+def test_a_failed_tuning_leaves_the_earlier_calibration_serving(kb: tuple[Path, Path],
+                                                               tmp_path: Path) -> None:
+    questions = write_questions(tmp_path / "q.csv", QUESTIONS[:5])
+    assert run_eval(kb, questions).exit_code == 0  # builds the index
+    version = load_version(kb[1])
+    earlier = {"thresholds": {"answer": 0.9, "clarify": 0.5}, "weights": {"vote": 0.0}}
+    write_calibration(version.path, earlier)
+
+    result = run_eval(kb, questions, "--tune", "--no-ingest")
+
+    assert result.exit_code == 2
+    assert load_version(kb[1]).calibration() == earlier

@@ -6,8 +6,8 @@ import string
 
 import pytest
 
-from bot.config import LANGUAGES
 from bot.phrases import LANGUAGE_NAMES, PHRASES, language_name, say
+from ingest.settings import LANGUAGES
 
 
 def placeholders(text: str) -> set[str]:

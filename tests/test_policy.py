@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from bot.policy import (
     decide,
     on_feedback,
 )
-from bot.tuning import write_calibration
+from ingest.store import read_calibration, write_calibration
 
 # A calibration that reads the confidence straight from one feature, so each row of the table
 # says the confidence it means; the thresholds are pinned here (answer 0.78, clarify 0.5) so the
@@ -113,8 +112,8 @@ def test_from_calibration_round_trip_through_the_file(tmp_path: Path) -> None:
         Thresholds(answer=0.83, clarify=0.41),
     )
 
-    path = write_calibration(tmp_path, as_calibration(tuned))
-    loaded = Policy.from_calibration(json.loads(path.read_text(encoding="utf-8")))
+    write_calibration(tmp_path, as_calibration(tuned))
+    loaded = Policy.from_calibration(read_calibration(tmp_path))
 
     assert loaded == tuned
     assert as_calibration(loaded) == as_calibration(tuned)

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from bot.policy import FEATURES
-from bot.retrieval import IndexHolder, Retriever
+from bot.retrieval import Retriever
+from bot.serving import IndexHolder
 from ingest.embed import HashEmbedder
-from ingest.store import current_version
+from ingest.store import current_version, write_calibration
 from tests.conftest import build_index
 from tests.kb_factory import write_article, write_tiny_kb
 
@@ -25,7 +26,7 @@ def sample(sample_index: Path) -> Retriever:
     holder = holder_for(sample_index)
     assert holder.refresh()
     assert holder.current is not None
-    return holder.current
+    return holder.current.retriever
 
 
 @pytest.mark.parametrize(
@@ -129,16 +130,17 @@ def test_a_topic_only_in_english_is_shown_and_flagged(tiny: tuple[Path, Path]) -
     holder.refresh()
     assert holder.current is not None
 
-    result = holder.current.search("Wann hat der Laden geöffnet?", lang_hint="de")
+    result = holder.current.retriever.search("Wann hat der Laden geöffnet?", lang_hint="de")
 
     assert result.lang == "de"
     assert result.top is not None
     assert result.top.article.id == "en/stores"
     assert result.top.in_visitor_language is False
     assert result.features["lang_match"] == 0.0
-    assert holder.current.article_in("en/tracking", "de") is not None
-    assert holder.current.article_in("en/tracking", "de").id == "de/tracking"
-    assert holder.current.article_in("en/stores", "de").id == "en/stores"
+    retriever = holder.current.retriever
+    assert retriever.article_in("en/tracking", "de") is not None
+    assert retriever.article_in("en/tracking", "de").id == "de/tracking"
+    assert retriever.article_in("en/stores", "de").id == "en/stores"
 
 
 def test_refresh_swaps_in_a_new_version_and_old_retrievers_keep_working(
@@ -160,9 +162,9 @@ def test_refresh_swaps_in_a_new_version_and_old_retrievers_keep_working(
     new = holder.current
     assert new is not None and new is not old
     assert new.index.name == new_version == current_version(index_dir)
-    assert new.search("do you rent kayaks", lang_hint="en").top.article.id == "en/kayaks"
+    assert new.retriever.search("do you rent kayaks", lang_hint="en").top.article.id == "en/kayaks"
     # A request that grabbed the old retriever before the swap finishes on the old version.
-    result = old.search("do you rent kayaks", lang_hint="en")
+    result = old.retriever.search("do you rent kayaks", lang_hint="en")
     assert result.index_version != new_version
     assert "en/kayaks" not in [c.article.id for c in result.candidates]
 
@@ -173,11 +175,11 @@ def test_a_new_calibration_file_reloads(tiny: tuple[Path, Path]) -> None:
     holder.refresh()
     assert holder.current is not None and holder.current.calibration is None
 
-    (holder.current.index.path / "calibration.json").write_text(
-        '{"thresholds": {"answer": 0.9}}', encoding="utf-8")
+    write_calibration(holder.current.index.path, {"thresholds": {"answer": 0.9}})
 
     assert holder.refresh() is True
     assert holder.current.calibration == {"thresholds": {"answer": 0.9}}
+    assert holder.current.policy.thresholds.answer == 0.9
 
 
 def test_a_version_for_another_model_is_refused_and_the_old_one_serves(

@@ -11,11 +11,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from bot.cli.ingest import run_ingest
 from bot.config import Settings
 from bot.evaluate import EvalInputError, Evaluator, Outcome, check_expected, read_questions
 from bot.evaluate import summarise as summarise_outcomes
 from ingest.embed import make_embedder
+from ingest.run import run_ingest
 
 EXIT_INPUT = 2
 
@@ -57,8 +57,10 @@ def run_eval(
         outcomes = [evaluator.ask(q) for q in items]
         tuned: dict[str, Any] | None = None
         if tune:
+            from bot.tuning import tune_and_store
+
             try:
-                tuned = _tune(
+                tuned = tune_and_store(
                     evaluator, items, max_wrong=max_wrong, min_oos_handoff=min_oos_handoff
                 )
             except ValueError as exc:  # too few or one-sided questions: say so, no traceback
@@ -85,38 +87,6 @@ def run_eval(
     else:
         _print(summary, outcomes)
     return 0
-
-
-def _tune(
-    evaluator: Evaluator, items: list[Any], *, max_wrong: float, min_oos_handoff: float
-) -> dict[str, Any]:
-    """Weights first (they change the features), then calibration and thresholds on the
-    features the tuned weights produce."""
-    from bot.tuning import CALIBRATION_FILE, tune_policy, tune_weights, write_calibration
-
-    folder = evaluator.retriever.index.path
-    stored = folder / CALIBRATION_FILE
-    before = stored.read_bytes() if stored.exists() else None
-    weights = tune_weights(evaluator.retriever, items)
-    write_calibration(folder, {"weights": weights})
-    evaluator.reload()
-    try:
-        tuned = tune_policy(
-            [evaluator.ask(q) for q in items],
-            max_wrong=max_wrong,
-            min_oos_handoff=min_oos_handoff,
-        )
-    except ValueError:
-        # Servers read this file: a failed tuning must not leave its half behind.
-        if before is None:
-            stored.unlink(missing_ok=True)
-        else:
-            stored.write_bytes(before)
-        raise
-    tuned["weights"] = weights
-    write_calibration(folder, tuned)
-    evaluator.reload()
-    return tuned
 
 
 def _print(summary: dict[str, Any], outcomes: list[Outcome]) -> None:

@@ -7,7 +7,6 @@ errors (nothing was published); 7 quality below the floor given with `--min-*`.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import click
 
 from bot.config import Settings, get_settings
+from ingest.cli import ingest_command
 
 
 def _settings() -> Settings:
@@ -30,28 +30,9 @@ def cli() -> None:
     """supportbot: a support chat that answers from your knowledge base."""
 
 
-@cli.command()
-@click.option("--kb-dir", type=click.Path(path_type=Path), help="Knowledge base [settings].")
-@click.option("--index-dir", type=click.Path(path_type=Path), help="Index folder [settings].")
-@click.option("--check", is_flag=True, help="Validate and show what would change; publish nothing.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar or table; errors only.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
-def ingest(
-    kb_dir: Path | None, index_dir: Path | None, check: bool, quiet: bool, as_json: bool
-) -> None:
-    """Build a new index version from the knowledge base and publish it."""
-    from bot.cli.ingest import run_ingest
-
-    settings = _settings()
-    code = run_ingest(
-        settings,
-        kb_dir=kb_dir or settings.kb_dir,
-        index_dir=index_dir or settings.index_dir,
-        check=check,
-        quiet=quiet,
-        as_json=as_json,
-    )
-    sys.exit(code)
+# The editors' command lives with ingestion (`python -m ingest` is the same command); here it
+# reads the bot's settings, so an invalid bot setting stops it as it stops every command.
+cli.add_command(ingest_command(_settings))
 
 
 @cli.group()
@@ -63,7 +44,7 @@ def index() -> None:
 @click.option("--index-dir", type=click.Path(path_type=Path), help="Index folder [settings].")
 def index_list(index_dir: Path | None) -> None:
     """One line per version, newest last; `*` marks the published one."""
-    from ingest.store import current_version, list_versions
+    from ingest.store import current_version, list_versions, read_manifest
 
     folder = index_dir or _settings().index_dir
     current = current_version(folder)
@@ -72,7 +53,7 @@ def index_list(index_dir: Path | None) -> None:
         click.echo(f"no index versions in {folder}", err=True)
         sys.exit(3)
     for name in versions:
-        manifest = json.loads((folder / name / "manifest.json").read_text(encoding="utf-8"))
+        manifest = read_manifest(folder, name)
         counts = manifest.get("counts", {})
         mark = "*" if name == current else " "
         classifier = manifest.get("classifier") or {}

@@ -16,16 +16,16 @@ router = APIRouter(tags=["operator"])
 @router.get("/healthz")
 async def healthz(context: Context) -> dict[str, Any]:
     """Which index and model serve, how big the index is, whether the database answers."""
-    retriever = context.index.current
+    serving = context.index.current
     index: dict[str, Any] | None = None
-    if retriever is not None:
-        manifest = retriever.index.manifest
+    if serving is not None:
+        manifest = serving.index.manifest
         index = {
-            "version": retriever.index.name,
+            "version": serving.index.name,
             "created_at": manifest.get("created_at"),
             "articles": manifest["counts"]["articles"],
             "chunks": manifest["counts"]["chunks"],
-            "calibrated": retriever.calibration is not None,
+            "calibrated": serving.calibration is not None,
         }
     database = await run_in_threadpool(context.db.ping)
     return {

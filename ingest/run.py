@@ -1,5 +1,6 @@
-"""`supportbot ingest`: the editors' view of ingestion (progress bar, summary table, exit
-codes). The work itself is `ingest.pipeline.ingest`."""
+"""The editors' view of ingestion, for `python -m ingest` and `supportbot ingest` alike
+(progress bar, summary table, exit codes; see `ingest.cli`). The work itself is
+`ingest.pipeline.ingest`."""
 
 from __future__ import annotations
 
@@ -20,10 +21,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from bot.config import Settings
 from ingest.embed import EmbedderUnavailable, make_embedder
 from ingest.load import KnowledgeBaseInvalid
 from ingest.pipeline import IngestOptions, IngestReport, ingest
+from ingest.settings import IngestSettings
 from ingest.store import IndexStoreError
 
 EXIT_INVALID_KB = 6
@@ -32,7 +33,13 @@ _STAGES = {"read": "Reading files", "embed": "Embedding chunks", "write": "Writi
 
 
 def run_ingest(
-    settings: Settings, *, kb_dir: Path, index_dir: Path, check: bool, quiet: bool, as_json: bool
+    settings: IngestSettings,
+    *,
+    kb_dir: Path,
+    index_dir: Path,
+    check: bool,
+    quiet: bool,
+    as_json: bool,
 ) -> int:
     """Run ingestion and print what happened; returns the exit code."""
     options = IngestOptions(
