@@ -256,6 +256,18 @@ def rollback(index_dir: Path, name: str) -> None:
     publish(index_dir, name)
 
 
+def previous_version(index_dir: Path) -> str:
+    """The version built before the published one: what a rollback without a name goes to."""
+    current = current_version(index_dir)
+    versions = list_versions(index_dir)
+    if current is None or current not in versions:
+        raise IndexNotFound(f"no published index version in {index_dir}")
+    position = versions.index(current)
+    if position == 0:
+        raise IndexNotFound(f"{current} is the oldest version in {index_dir}: nothing before it")
+    return versions[position - 1]
+
+
 def prune(index_dir: Path, keep: int) -> list[str]:
     """Delete all but the `keep` newest versions; the published one is always kept."""
     current = current_version(index_dir)

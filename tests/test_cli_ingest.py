@@ -255,11 +255,43 @@ def test_index_rollback_publishes_the_older_version(
 
     assert run("index", "rollback", v1) == 0
 
-    assert capsys.readouterr().out == f"published {v1}\n"
+    assert capsys.readouterr().out == f"now serving {v1}\n"
     assert current_version(env.index_dir) == v1
     assert "warranty" not in load_version(env.index_dir).articles
     run("index", "list")
     assert capsys.readouterr().out.splitlines()[0].startswith(f"* {v1}")
+
+
+def test_index_rollback_without_a_version_goes_back_one(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    v1, v2 = publish_two(env)
+    write_article(env.kb, "en/sizes.md", id="sizes", title="Sizes", body="S to XL.\n")
+    assert run("ingest", "--quiet") == 0
+    v3 = current_version(env.index_dir)
+    capsys.readouterr()
+
+    assert run("index", "rollback") == 0
+    assert capsys.readouterr().out == f"now serving {v2}\n"
+    assert current_version(env.index_dir) == v2
+
+    assert run("index", "rollback") == 0  # and once more: one further back
+    assert capsys.readouterr().out == f"now serving {v1}\n"
+    assert current_version(env.index_dir) == v1
+    assert v3 in list_versions(env.index_dir)  # nothing is deleted: v3 can come back
+
+
+def test_index_rollback_without_a_version_from_the_oldest_exits_3(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("ingest", "--quiet") == 0
+    only = current_version(env.index_dir)
+    capsys.readouterr()
+
+    assert run("index", "rollback") == 3
+
+    assert f"{only} is the oldest version" in capsys.readouterr().err
+    assert current_version(env.index_dir) == only
 
 
 def test_index_rollback_to_an_unknown_version_exits_3(
