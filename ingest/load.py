@@ -132,6 +132,30 @@ def check_unique(articles: Iterable[Article]) -> list[Problem]:
     return problems
 
 
+# What YAML says it was reading when it ran out of text: the mistake is where that began.
+_UNCLOSED = {
+    "while scanning a quoted scalar": "a quoted value that is never closed",
+    "while parsing a flow sequence": "a [ list that is never closed with ]",
+    "while parsing a flow mapping": "a { mapping that is never closed with }",
+}
+
+
+def _yaml_mistake(exc: yaml.YAMLError, *, first_line: int) -> tuple[int, str]:
+    """The file line of a YAML mistake (the block starts at `first_line`) and what it is.
+    Something left open (a quote, a bracket) is only noticed lines later, at the end of the
+    block: point at the line where it was opened instead."""
+    problem_mark = getattr(exc, "problem_mark", None)
+    context_mark = getattr(exc, "context_mark", None)
+    reason = getattr(exc, "problem", None) or "cannot parse"
+    unclosed = _UNCLOSED.get(getattr(exc, "context", None) or "")
+    if unclosed and context_mark is not None:
+        found = f" ({reason} on line {problem_mark.line + first_line})" if problem_mark else ""
+        return context_mark.line + first_line, unclosed + found
+    if problem_mark is None:
+        return first_line - 1, reason
+    return problem_mark.line + first_line, reason
+
+
 def _decode(data: bytes, rel: str) -> tuple[str, Problem | None]:
     try:
         return data.decode("utf-8-sig"), None
@@ -173,9 +197,7 @@ class _Context:
             try:
                 loaded = yaml.load("\n".join(lines[1:end]), Loader=_YamlLoader)  # noqa: S506
             except yaml.YAMLError as exc:
-                mark = getattr(exc, "problem_mark", None)
-                line = mark.line + 2 if mark is not None else 1
-                reason = getattr(exc, "problem", None) or "cannot parse"
+                line, reason = _yaml_mistake(exc, first_line=2)
                 return [], [self.problem(line, f"front matter is not valid YAML: {reason}")]
             if loaded is not None and not isinstance(loaded, dict):
                 return [], [self.problem(2, "front matter must be key: value pairs")]

@@ -49,6 +49,20 @@ CASES = {
         {"en/a.md": "---\ntitle: A\nurl: x: y\n---\nText.\n"},
         "en/a.md:3: front matter is not valid YAML: mapping values are not allowed in this context",
     ),
+    "front matter with a quote left open (line of the quote)": (
+        {"en/a.md": '---\nid: a\ntitle: "Returns\nlang: en\ntags: [x]\n---\n# A\nText.\n'},
+        "en/a.md:3: front matter is not valid YAML: a quoted value that is never closed "
+        "(found unexpected end of stream on line 5)",
+    ),
+    "front matter with a [ left open (line of the bracket)": (
+        {"en/a.md": "---\nid: a\ntags: [x, y\ntitle: A\nlang: en\n---\n# A\nText.\n"},
+        "en/a.md:3: front matter is not valid YAML: a [ list that is never closed with ] "
+        "(did not find expected ',' or ']' on line 4)",
+    ),
+    "front matter badly indented (line of the indent)": (
+        {"en/a.md": "---\nid: a\ntitle: A\nquestions:\n  - one\n - two\n---\n# A\nText.\n"},
+        "en/a.md:6: front matter is not valid YAML: did not find expected key",
+    ),
     "front matter never closed": (
         {"en/a.md": "---\ntitle: A\n\n# A\nText.\n"},
         "en/a.md:1: front matter starts with --- but never ends",
