@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import socket
 from functools import lru_cache
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
@@ -17,6 +19,9 @@ from ingest.settings import IngestSettings
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev-secret-change-me"}
 
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+_PUBLIC_URL = re.compile(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", re.IGNORECASE)
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000
+DEFAULT_PUBLIC_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 
 
 class Settings(IngestSettings):
@@ -48,6 +53,8 @@ class Settings(IngestSettings):
     webhook_url: str | None = None
     webhook_secret: str = "dev-secret-change-me"  # noqa: S105
     business_timezone: str = "Europe/Berlin"
+    # The agents' time zone for every time the console shows; unset: the business time zone.
+    console_timezone: str | None = None
     business_hours: str = "Mon-Fri 08:00-18:00, Sat 09:00-14:00"
     response_target_seconds: int = Field(30, ge=1)
     support_email: str = "support@fjeldfels.example"
@@ -59,8 +66,9 @@ class Settings(IngestSettings):
     delivery_backoff_seconds: float = Field(5.0, gt=0)
     delivery_backoff_max_seconds: float = Field(3600.0, gt=0)
 
-    # Server
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Server. The address people and webhooks reach the server at, for every absolute link
+    # (the packet's `console_url`). Unset: `supportbot serve` sets it to where it listens.
+    public_url: str | None = None
     allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
     session_max_age_seconds: int = Field(12 * 3600, ge=60)
 
@@ -72,6 +80,39 @@ class Settings(IngestSettings):
         if isinstance(value, list | tuple):
             return tuple(_origin(str(part)) for part in value)
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        url = value.strip().rstrip("/")
+        if not _PUBLIC_URL.match(url):
+            raise ValueError(
+                f"public_url: {value!r} is not an address like https://support.example "
+                "(http or https, a host, optional port and path)"
+            )
+        return url
+
+    @field_validator("business_timezone", "console_timezone")
+    @classmethod
+    def _check_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"{value!r} is not a time zone like Europe/Berlin") from None
+        return value
+
+    @property
+    def public_base_url(self) -> str:
+        """Where absolute links point: `public_url`, else the default serve address."""
+        return self.public_url or DEFAULT_PUBLIC_URL
+
+    @property
+    def agent_timezone(self) -> ZoneInfo:
+        """The time zone of every time shown to an agent."""
+        return ZoneInfo(self.console_timezone or self.business_timezone)
 
     @field_validator("business_hours")
     @classmethod
@@ -115,6 +156,16 @@ def parse_business_hours(text: str) -> dict[int, tuple[dt.time, dt.time]]:
         for day in range(start, end + 1):
             result[day] = (opens, closes)
     return result
+
+
+def listen_url(host: str, port: int) -> str:
+    """The address a server bound to `host`:`port` is reached at. A wildcard host (0.0.0.0,
+    ::) is this machine's name: the one address other machines can use."""
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - recognising, not binding
+        host = socket.getfqdn()
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 literal
+    return f"http://{host}:{port}"
 
 
 @lru_cache

@@ -183,7 +183,7 @@ def test_agent_api_token_works_as_bearer(client: TestClient, context: AppContext
 
 def test_cookie_is_secure_behind_https(tmp_path: Path, sample_index: Path) -> None:
     settings = make_settings(
-        tmp_path, index_dir=sample_index, public_base_url="https://support.example"
+        tmp_path, index_dir=sample_index, public_url="https://support.example"
     )
     context = AppContext.build(settings, embedder=HashEmbedder(64))
     with TestClient(create_app(context=context), base_url="https://testserver") as client:

@@ -9,7 +9,7 @@ import secrets
 import click
 
 from bot.agents import create_agent, get_agent_by_email, hash_password
-from bot.config import Settings
+from bot.config import Settings, listen_url
 from bot.db import Database, create_schema
 
 DEMO_EMAIL = "demo@fjeldfels.example"
@@ -37,7 +37,7 @@ def run_demo(settings: Settings, *, host: str, port: int) -> int:
                 agent.password_hash = hash_password(password)
     finally:
         db.dispose()
-    base = f"http://{host}:{port}"
+    base = settings.public_url or listen_url(host, port)
     click.echo(f"Demo page:  {base}/demo")
     click.echo(f"Console:    {base}/console  (login {DEMO_EMAIL} / {password})")
     click.echo(f"API docs:   {base}/docs")

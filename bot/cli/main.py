@@ -7,6 +7,7 @@ errors (nothing was published); 7 quality below the floor given with `--min-*`.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 import click
 
-from bot.config import Settings, get_settings
+from bot.config import DEFAULT_HOST, DEFAULT_PORT, Settings, get_settings, listen_url
 from ingest.cli import ingest_command
 
 
@@ -68,25 +69,27 @@ def index_list(index_dir: Path | None) -> None:
 
 
 @index.command("rollback")
-@click.argument("version")
+@click.argument("version", required=False)
 @click.option("--index-dir", type=click.Path(path_type=Path), help="Index folder [settings].")
-def index_rollback(version: str, index_dir: Path | None) -> None:
-    """Publish VERSION again (running servers switch within seconds)."""
-    from ingest.store import IndexStoreError, ingest_lock, rollback
+def index_rollback(version: str | None, index_dir: Path | None) -> None:
+    """Publish VERSION again, or without it the version before the published one (running
+    servers switch within seconds)."""
+    from ingest.store import IndexStoreError, ingest_lock, previous_version, rollback
 
     folder = index_dir or _settings().index_dir
     try:
         with ingest_lock(folder):
-            rollback(folder, version)
+            target = version or previous_version(folder)
+            rollback(folder, target)
     except IndexStoreError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    click.echo(f"published {version}")
+    click.echo(f"now serving {target}")
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--host", default=DEFAULT_HOST, show_default=True)
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
     "--workers",
     default=1,
@@ -100,6 +103,16 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
     import uvicorn
 
     settings = _settings()
+    if settings.public_url is None:
+        # Links in packets and webhooks must reach this server, wherever it listens; the
+        # environment carries the address to every worker uvicorn starts.
+        os.environ["SUPPORTBOT_PUBLIC_URL"] = listen_url(host, port)
+        get_settings.cache_clear()
+        settings = _settings()
+        click.echo(
+            f"links point to {settings.public_base_url} (set SUPPORTBOT_PUBLIC_URL to change)",
+            err=True,
+        )
     if workers > 1 and (not settings.redis_url or settings.database_url.startswith("sqlite")):
         raise click.UsageError(
             "--workers > 1 needs SUPPORTBOT_REDIS_URL and a PostgreSQL "
@@ -298,8 +311,8 @@ def eval_command(
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--host", default=DEFAULT_HOST, show_default=True)
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535))
 def demo(host: str, port: int) -> None:
     """Create (or reset) the demo agent and print where to look (development only)."""
     from bot.cli.demo import run_demo
