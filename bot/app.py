@@ -73,6 +73,15 @@ def _install_routes(app: FastAPI) -> None:
     app.mount("/console/static", StaticFiles(directory=console.STATIC), name="console-static")
     app.add_exception_handler(LoginRequired, console.login_required)
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        # Every browser asks for it on every page; without it the log fills with 404s.
+        return FileResponse(
+            console.STATIC / "favicon.ico",
+            media_type="image/x-icon",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
+
 
 def _wants_json(request: Request) -> bool:
     return not request.url.path.startswith("/console")
