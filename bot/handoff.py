@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from bot import queries
 from bot.config import Settings, parse_business_hours
 from bot.intents import find_email
-from bot.models import Conversation, Delivery, Handoff, Message
+from bot.models import Conversation, Delivery, Handoff, Message, new_id
+from bot.packet import build_packet
 from bot.phrases import say
 from bot.schemas import HandoffPublic
 from bot.states import Transition, move
@@ -108,124 +109,6 @@ def format_time(moment: dt.datetime, lang: str, settings: Settings, now: dt.date
     return f"{day} {joiner} {clock}"
 
 
-def summarise(messages: Sequence[Message], reason: str) -> str:
-    """A short extractive summary: what they asked, what the bot offered, how it went."""
-    visitor = [m.text for m in messages if m.role == "visitor"]
-    offered: list[str] = []
-    for m in messages:
-        if m.role == "bot" and m.kind in ("answer", "clarify"):
-            for source in (m.sources or {}).get("items", []):
-                if source["title"] not in offered:
-                    offered.append(source["title"])
-    parts = []
-    if visitor:
-        first = visitor[0] if len(visitor[0]) <= 160 else visitor[0][:157] + "…"
-        parts.append(f"Asked: “{first}”")
-        if len(visitor) > 1:
-            parts.append(f"{len(visitor) - 1} more message(s) from the customer")
-    if offered:
-        parts.append("the bot suggested " + ", ".join(offered[:3]))
-    else:
-        parts.append("the bot had no article to offer")
-    verdict = {
-        "low_confidence": "the bot was not confident enough to answer",
-        "visitor_request": "the customer asked for a person",
-        "repeated_miss": "the bot's suggestions did not help twice in a row",
-        "negative_feedback": "the customer said the answers did not help",
-        "no_index": "the knowledge base was not available",
-    }.get(reason, reason)
-    parts.append(verdict)
-    return "; ".join(parts) + "."
-
-
-def _attempts(messages: Sequence[Message]) -> list[dict[str, Any]]:
-    """Each bot reply with the question it answered and the articles it weighed."""
-    by_id = {m.id: m for m in messages}
-    attempts = []
-    for m in messages:
-        if m.role != "bot" or m.kind not in ("answer", "clarify", "handoff"):
-            continue
-        question = by_id.get(m.reply_to_id or "")
-        retrieval = (m.details or {}).get("retrieval", {})
-        if m.kind == "handoff" and not retrieval:
-            continue  # handing off on request is not an attempt to answer
-        attempts.append(
-            {
-                "question": question.text if question else None,
-                "kind": m.kind,
-                "answer": m.text,
-                "confidence": m.confidence,
-                "reason": (m.details or {}).get("reason"),
-                "articles": retrieval.get("candidates", []),
-                "feedback": (m.details or {}).get("feedback"),
-            }
-        )
-    return attempts
-
-
-def _customer(conversation: Conversation) -> dict[str, Any]:
-    customer = conversation.customer
-    return {
-        "name": conversation.contact_name,
-        "email": conversation.contact_email,
-        "external_id": customer.external_id if customer else conversation.claimed_external_id,
-        "verified": conversation.verified,
-        "locale": conversation.locale,
-        "lang": conversation.lang,
-        "page_url": conversation.page_url,
-        "attributes": conversation.attributes or {},
-    }
-
-
-def build_packet(
-    *, session: Session, conversation: Conversation, handoff: Handoff, base_url: str = ""
-) -> dict[str, Any]:
-    """Everything an agent needs to pick the chat up without asking anything again."""
-    messages = queries.messages_after(session=session, conversation_id=conversation.id)
-    earlier = []
-    if conversation.customer_id and conversation.verified:
-        for other in queries.earlier_conversations(
-            session=session, customer_id=conversation.customer_id, exclude=conversation.id
-        ):
-            first = next((m.text for m in other.messages if m.role == "visitor"), None)
-            earlier.append(
-                {
-                    "id": other.id,
-                    "created_at": other.created_at.isoformat(),
-                    "status": other.status,
-                    "first_message": first,
-                    "handoffs": len(other.handoffs),
-                }
-            )
-    return {
-        "conversation_id": conversation.id,
-        "handoff_id": handoff.id,
-        "reason": handoff.reason,
-        "created_at": handoff.created_at.isoformat(),
-        "summary": summarise(messages, handoff.reason),
-        "transcript": [
-            {
-                "seq": m.seq,
-                "role": m.role,
-                "kind": m.kind,
-                "text": m.text,
-                "at": m.created_at.isoformat(),
-                "agent": m.agent.name if m.agent else None,
-            }
-            for m in messages
-        ],
-        "attempts": _attempts(messages),
-        "customer": _customer(conversation),
-        "earlier_conversations": earlier,
-        "promise": {
-            "mode": handoff.mode,
-            "wait_minutes": handoff.wait_minutes,
-            "answer_by": handoff.answer_by.isoformat() if handoff.answer_by else None,
-        },
-        "console_url": f"{base_url}/console/conversations/{conversation.id}",
-    }
-
-
 def enqueue_webhook(
     *, session: Session, settings: Settings, event: str, payload: dict[str, Any]
 ) -> None:
@@ -267,6 +150,7 @@ def hand_off(
     if ask_email:
         conversation.email_asked = True
     record = Handoff(
+        id=new_id(),  # named in the handoff message: where the packet's case ends
         conversation_id=conversation.id,
         reason=reason,
         mode=promise.mode,
@@ -286,7 +170,7 @@ def hand_off(
         reply_to_id=reply_to.id if reply_to else None,
         text=(prefix + "\n\n" + text) if prefix else text,
         confidence=confidence,
-        details={**(details or {}), "reason": reason, "handoff": public},
+        details={**(details or {}), "reason": reason, "handoff": public, "handoff_id": record.id},
     )
     session.flush()
     packet = build_packet(

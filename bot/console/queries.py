@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from bot import handoff as handoffs
 from bot import queries
-from bot.models import Conversation, Handoff
+from bot.models import Conversation, Handoff, Message
+from bot.packet import build_packet, case_of
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,8 @@ class QueueEntry:
     status: str
     reason: str
     mode: str
-    summary: str
+    summary: str  # the case, question and reason first (`bot.packet`)
+    new_messages: int  # from the customer since the handoff
     customer_name: str | None
     verified: bool
     lang: str
@@ -90,9 +91,11 @@ def queue(
         )
         .where(Handoff.resolved_at.is_(None), Conversation.status.in_(("waiting", "agent")))
     ).all()
+    messages = _messages_of(session, [h.conversation_id for h in rows])
     entries = []
     for handoff in rows:
         conversation = handoff.conversation
+        case = case_of(messages.get(conversation.id, []), handoff)
         end = handoff.first_reply_at or now
         waited = max(0.0, (end - handoff.created_at).total_seconds())
         entries.append(
@@ -102,7 +105,8 @@ def queue(
                 status=conversation.status,
                 reason=handoff.reason,
                 mode=handoff.mode,
-                summary=handoff.summary,
+                summary=case.summary,
+                new_messages=case.new_messages,
                 customer_name=conversation.contact_name,
                 verified=conversation.verified,
                 lang=conversation.lang,
@@ -116,6 +120,19 @@ def queue(
         )
     entries.sort(key=lambda e: (e.answered, -e.waiting_seconds))
     return entries
+
+
+def _messages_of(session: Session, conversation_ids: list[str]) -> dict[str, list[Message]]:
+    """The messages (no internal notes) of these conversations, in order, in one query."""
+    found: dict[str, list[Message]] = {cid: [] for cid in conversation_ids}
+    if conversation_ids:
+        for message in session.scalars(
+            select(Message)
+            .where(Message.conversation_id.in_(conversation_ids), Message.role != "note")
+            .order_by(Message.conversation_id, Message.seq)
+        ):
+            found[message.conversation_id].append(message)
+    return found
 
 
 def response_stats(*, session: Session, target_seconds: int, limit: int = 200) -> ResponseStats:
@@ -195,7 +212,7 @@ def handoff_packet(*, session: Session, handoff_id: str, base_url: str) -> dict[
     handoff = session.get(Handoff, handoff_id)
     if handoff is None:
         return None
-    packet = handoffs.build_packet(
+    packet = build_packet(
         session=session, conversation=handoff.conversation, handoff=handoff, base_url=base_url
     )
     packet["state"] = handoff_state(handoff)
@@ -213,7 +230,7 @@ def conversation_view(
     handoff = latest_handoff(session=session, conversation_id=conversation.id)
     packet = None
     if handoff is not None:
-        packet = handoffs.build_packet(
+        packet = build_packet(
             session=session, conversation=conversation, handoff=handoff, base_url=base_url
         )
     return {

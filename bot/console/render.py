@@ -3,6 +3,7 @@ values every page gets, and the security headers every page carries."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from bot.agents import Login
 from bot.console.auth import CSRF_FIELD
+from bot.console.markdown import bot_markdown
 from bot.context import AppContext
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -37,6 +39,13 @@ def _duration(seconds: float | None) -> str:
     return f"{hours} h {minutes} min"
 
 
+def agent_time(moment: dt.datetime | str, zone: ZoneInfo) -> str:
+    """A time as an agent reads it: in their zone, and saying which ("30 Nov 14:05:09 CET")."""
+    if isinstance(moment, str):
+        moment = dt.datetime.fromisoformat(moment)
+    return moment.astimezone(zone).strftime("%d %b %H:%M:%S %Z")
+
+
 def _environment() -> jinja2.Environment:
     # Autoescape everything: visitor and article text reach these templates.
     env = jinja2.Environment(
@@ -45,6 +54,7 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["duration"] = _duration
+    env.filters["bot_markdown"] = bot_markdown
     return env
 
 
@@ -62,13 +72,13 @@ def render(
     """A console page, with the values every page uses and a strict CSP."""
     ctx: AppContext = request.app.state.context
     settings = ctx.settings
-    zone = ZoneInfo(settings.business_timezone)
+    zone = settings.agent_timezone
     values: dict[str, Any] = {
         "login": login,
         "csrf_field": CSRF_FIELD,
         "target": settings.response_target_seconds,
         "now": ctx.chat.clock(),
-        "local": lambda moment: moment.astimezone(zone).strftime("%d %b %H:%M:%S"),
+        "local": lambda moment: agent_time(moment, zone),
         **(context or {}),
     }
     response = templates.TemplateResponse(request, name, values, status_code=status)
