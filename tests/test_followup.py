@@ -1,0 +1,123 @@
+"""Follow-ups that lean on the previous question: the pure rules, as tables."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.followup import FollowUp, cue_of, follow_up, prefer_rewrite
+from bot.policy import Decision
+
+
+@pytest.mark.parametrize(
+    ("text", "cue"),
+    [
+        # a connective in front, in three languages, with politeness before it
+        ("and to Denmark?", "connective"),
+        ("what about sweden", "connective"),
+        ("ok and express?", "connective"),
+        ("thanks, and how about norway", "connective"),
+        ("und in die Schweiz?", "connective"),
+        ("und was kostet das?", "connective"),
+        ("Was ist mit Österreich?", "connective"),
+        ("danke, und nach Polen?", "connective"),
+        ("og til Norge?", "connective"),
+        ("hvad med Sverige?", "connective"),
+        ("Hvad så med pakkeshop", "connective"),
+        # a word that points back, in a short message
+        ("what does it cost", "reference"),
+        ("how long does that take?", "reference"),
+        ("wie lange dauert das", "reference"),
+        ("hvad koster det?", "reference"),
+        ("can i pay it with paypal", "reference"),
+        # a bare fragment
+        ("Denmark?", "short"),
+        ("nach Dänemark", "short"),
+        # questions of their own
+        ("how do i return an item", None),
+        ("wie lange dauert der Versand nach Österreich", None),
+        ("hvornår får jeg mine penge tilbage", None),
+        ("can i pay with klarna", None),
+        ("gibt es expressversand", None),
+        # long enough to say what it means, connective or not
+        ("and how long do i have to send back a jacket that does not fit", None),
+        # German articles are not references back ("der", "den", "dem")
+        ("wo ist der laden", None),
+        # "men" is Danish for "but", and English for men: not a connective alone
+        ("men jacket sizes", None),
+        ("", None),
+        ("?", None),
+    ],
+)
+def test_cue(text: str, cue: str | None) -> None:
+    assert cue_of(text) == cue
+
+
+def test_follow_up_puts_the_previous_question_first() -> None:
+    result = follow_up("and to Denmark?", "how long does delivery to Germany take?")
+    assert result == FollowUp(
+        "how long does delivery to Germany take? and to Denmark?",
+        "how long does delivery to Germany take?",
+        "connective",
+    )
+
+
+def test_follow_up_ends_the_previous_question_before_the_new_message() -> None:
+    result = follow_up("und in die Schweiz?", "was kostet der versand nach österreich")
+    assert result is not None
+    assert result.query == "was kostet der versand nach österreich? und in die Schweiz?"
+
+
+@pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        # a question of its own is never merged with the one before
+        ("how do i return an item", "how long does delivery to Germany take?"),
+        ("kann ich mit paypal bezahlen", "was kostet der versand nach österreich"),
+        # nothing to lean on
+        ("and to Denmark?", None),
+        ("and to Denmark?", "  "),
+    ],
+)
+def test_no_follow_up(text: str, previous: str | None) -> None:
+    assert follow_up(text, previous) is None
+
+
+def test_a_chain_of_follow_ups_keeps_its_most_recent_part() -> None:
+    previous = "how long does delivery to Germany take? " + "and to Denmark? " * 40
+    result = follow_up("and to Norway?", previous.strip())
+    assert result is not None
+    assert result.query.endswith("and to Denmark? and to Norway?")
+    assert len(result.query) <= 300 + len(" and to Norway?")
+    assert not result.query.startswith(" ")
+
+
+def answer(confidence: float) -> Decision:
+    return Decision("answer", confidence, "confident")
+
+
+def clarify(confidence: float) -> Decision:
+    return Decision("clarify", confidence, "uncertain", 2)
+
+
+def handoff(confidence: float) -> Decision:
+    return Decision("handoff", confidence, "low_confidence", 0)
+
+
+@pytest.mark.parametrize(
+    ("cue", "bare", "rewritten", "use"),
+    [
+        # the rewritten query finds more: use it
+        ("connective", handoff(0.2), answer(0.9), True),
+        ("reference", clarify(0.6), answer(0.85), True),
+        ("short", handoff(0.3), answer(0.9), True),
+        # the message alone does better: keep it ("and how do i return it?")
+        ("connective", answer(0.9), clarify(0.6), False),
+        ("reference", answer(0.9), answer(0.9), False),
+        # a fragment the bot answers confidently on its own is a new question
+        ("short", answer(0.85), answer(0.95), False),
+        # a confident answer to a connective follow-up may still gain from the context
+        ("connective", answer(0.82), answer(0.95), True),
+    ],
+)
+def test_prefer_rewrite(cue: str, bare: Decision, rewritten: Decision, use: bool) -> None:
+    assert prefer_rewrite(cue, bare, rewritten) is use  # type: ignore[arg-type]
