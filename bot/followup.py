@@ -18,7 +18,7 @@ from typing import Literal
 
 from bot.policy import Decision
 
-Cue = Literal["connective", "reference", "short"]
+Cue = Literal["fragment", "connective", "reference", "short"]
 
 # Words a follow-up starts with, in en/de/da (after any "ok", "thanks" in front).
 _CONNECTIVES = tuple(
@@ -35,6 +35,7 @@ _CONNECTIVES = tuple(
         "and what about",
         "and how about",
         "what if",
+        "and if",
         "but what about",
         # German
         "und",
@@ -48,6 +49,9 @@ _CONNECTIVES = tuple(
         "und wie ist es mit",
         "gilt das auch",
         "aber was ist mit",
+        "was ist wenn",
+        "was wenn",
+        "und wenn",
         # Danish
         "og",
         "eller",
@@ -58,6 +62,8 @@ _CONNECTIVES = tuple(
         "og hvad med",
         "gælder det også",
         "men hvad med",
+        "hvad hvis",
+        "og hvis",
     )
 )
 # Words that point back at something said before; not those that are also articles in
@@ -66,6 +72,13 @@ _REFERENCES = frozenset(
     {"it", "that", "this", "those", "these", "there", "them"}
     | {"das", "dies", "dieses", "diese", "dort", "dafür", "davon", "dahin", "damit"}
     | {"det", "dette", "dertil", "derfra"}
+)
+# A fragment that swaps one thing of the previous question for another starts with one of
+# these: "(and) to Denmark", "(und) bei PayPal", "(og) til Sverige", "(gælder det også) for sko".
+_PREPOSITIONS = frozenset(
+    {"to", "from", "in", "into", "for", "with", "on", "at", "by", "via"}
+    | {"nach", "in", "für", "mit", "bei", "aus", "von", "zu", "an", "auf", "per", "über"}
+    | {"til", "fra", "i", "for", "med", "på", "ved", "af", "over"}
 )
 # Politeness in front of a follow-up ("ok and to Denmark?", "danke, und in die Schweiz?").
 _FILLERS = frozenset(
@@ -76,6 +89,7 @@ _FILLERS = frozenset(
 _WORD = re.compile(r"[\w']+", re.UNICODE)
 
 MAX_FOLLOW_UP_WORDS = 8  # longer messages say enough on their own
+MAX_FRAGMENT_WORDS = 3  # after the connective: "(and) to Denmark", "(und) was kostet das"
 MAX_REFERENCE_WORDS = 6  # "what does it cost", "und was kostet das", "hvad koster det"
 MAX_SHORT_WORDS = 2  # "Denmark?", "express?": short enough to be a fragment
 MAX_PREVIOUS_CHARS = 300  # a chain of follow-ups keeps its most recent part
@@ -105,13 +119,25 @@ def cue_of(text: str) -> Cue | None:
         tokens = tokens[1:]
     if not tokens or len(tokens) > MAX_FOLLOW_UP_WORDS:
         return None
-    if any(_starts_with(tokens, phrase) for phrase in _CONNECTIVES):
-        return "connective"
+    connective = max(
+        (len(phrase) for phrase in _CONNECTIVES if _starts_with(tokens, phrase)), default=0
+    )
+    if connective:
+        return "fragment" if _is_fragment(tokens[connective:]) else "connective"
     if len(tokens) <= MAX_REFERENCE_WORDS and _REFERENCES & set(tokens):
         return "reference"
     if len(tokens) <= MAX_SHORT_WORDS:
         return "short"
     return None
+
+
+def _is_fragment(rest: list[str]) -> bool:
+    """After a connective: a few words that swap one thing of the previous question for
+    another ("to Denmark") or point back at it ("was kostet das"). Not a bare topic ("and
+    returns?"): that may be a new question, and is left to retrieval to settle."""
+    if not rest or len(rest) > MAX_FRAGMENT_WORDS:
+        return False
+    return rest[0] in _PREPOSITIONS or bool(_REFERENCES & set(rest))
 
 
 def follow_up(text: str, previous: str | None) -> FollowUp | None:
@@ -131,9 +157,14 @@ def follow_up(text: str, previous: str | None) -> FollowUp | None:
 def prefer_rewrite(cue: Cue, bare: Decision, rewritten: Decision) -> bool:
     """Search with the rewritten query when it retrieves better than the message alone.
 
-    "Better" is the policy's confidence. A bare fragment ("forgot password") that the bot
-    would answer confidently on its own is a new question, not a follow-up: keep it.
+    "Better" is the policy's confidence, with two exceptions. A connective and a few words
+    ("und bei PayPal?" after a question about refunds) only make sense with the question
+    before: when that reading can be answered, it wins even if the bare words match another
+    article more closely. A bare fragment ("forgot password") that the bot would answer
+    confidently on its own is a new question, not a follow-up: keep it.
     """
+    if cue == "fragment" and rewritten.action == "answer":
+        return True
     if rewritten.confidence <= bare.confidence:
         return False
     return not (cue == "short" and bare.action == "answer")

@@ -39,7 +39,7 @@ def test_follow_up_is_searched_with_the_previous_question(
     details = retrieval_of(second, client, visitor)
     assert details["rewritten_from"] == DELIVERY
     assert details["query"] == f"{DELIVERY}? and to denmark?"
-    assert details["follow_up"]["cue"] == "connective"
+    assert details["follow_up"]["cue"] == "fragment"
     assert details["follow_up"]["rewritten_confidence"] > details["follow_up"]["bare_confidence"]
     # the delivery topic (or its neighbour on customs, with the hash embedder), not a handoff
     assert second["kind"] in ("answer", "clarify")

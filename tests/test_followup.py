@@ -11,18 +11,27 @@ from bot.policy import Decision
 @pytest.mark.parametrize(
     ("text", "cue"),
     [
-        # a connective in front, in three languages, with politeness before it
-        ("and to Denmark?", "connective"),
+        # a connective and a few words, in three languages, with politeness before it
+        ("and to Denmark?", "fragment"),
+        ("und bei paypal?", "fragment"),
+        ("gælder det også for sko", "fragment"),
+        ("und in die Schweiz?", "fragment"),
+        ("und was kostet das?", "fragment"),
+        ("danke, und nach Polen?", "fragment"),
+        ("og til Norge?", "fragment"),
+        # a connective and a bare name: a swap ("and klarna?") or a new topic ("and returns?")
         ("what about sweden", "connective"),
         ("ok and express?", "connective"),
         ("thanks, and how about norway", "connective"),
-        ("und in die Schweiz?", "connective"),
-        ("und was kostet das?", "connective"),
+        ("and returns?", "connective"),
         ("Was ist mit Österreich?", "connective"),
-        ("danke, und nach Polen?", "connective"),
-        ("og til Norge?", "connective"),
         ("hvad med Sverige?", "connective"),
         ("Hvad så med pakkeshop", "connective"),
+        # a connective before a question of its own: maybe a new topic
+        ("and how do i return it", "connective"),
+        ("und wie ändere ich meine email adresse", "connective"),
+        ("was ist wenn sie schon verpackt ist", "connective"),
+        ("hvad hvis den allerede er pakket", "connective"),
         # a word that points back, in a short message
         ("what does it cost", "reference"),
         ("how long does that take?", "reference"),
@@ -57,7 +66,7 @@ def test_follow_up_puts_the_previous_question_first() -> None:
     assert result == FollowUp(
         "how long does delivery to Germany take? and to Denmark?",
         "how long does delivery to Germany take?",
-        "connective",
+        "fragment",
     )
 
 
@@ -108,6 +117,7 @@ def handoff(confidence: float) -> Decision:
     [
         # the rewritten query finds more: use it
         ("connective", handoff(0.2), answer(0.9), True),
+        ("fragment", clarify(0.6), answer(0.9), True),
         ("reference", clarify(0.6), answer(0.85), True),
         ("short", handoff(0.3), answer(0.9), True),
         # the message alone does better: keep it ("and how do i return it?")
@@ -117,6 +127,11 @@ def handoff(confidence: float) -> Decision:
         ("short", answer(0.85), answer(0.95), False),
         # a confident answer to a connective follow-up may still gain from the context
         ("connective", answer(0.82), answer(0.95), True),
+        # a fragment read with the question before wins when that reading can be answered
+        ("fragment", answer(0.98), answer(0.9), True),
+        ("fragment", answer(0.98), clarify(0.7), False),
+        ("fragment", handoff(0.1), handoff(0.3), True),
+        ("fragment", clarify(0.7), handoff(0.3), False),
     ],
 )
 def test_prefer_rewrite(cue: str, bare: Decision, rewritten: Decision, use: bool) -> None:

@@ -193,16 +193,21 @@ def _print_conversations(summary: dict[str, Any]) -> None:
     )
     for column in (
         "",
-        "follow-ups in context",
+        "context",
         "turns",
         "answered correct",
-        "follow-ups answered correct",
-        "last turn answered correct",
-        "wrong answers",
-        "OOS handed off",
+        "follow-ups",
+        "last turn",
+        "wrong",
+        "OOS handoff",
         "rewritten",
     ):
-        table.add_column(column, justify="right")
+        table.add_column(column, justify="right", no_wrap=True)
+    table.caption = (
+        "answered correct: every turn an article answers; follow-ups: turns 2+; last turn: "
+        "the last turn of each conversation; context: follow-ups read with the previous "
+        "question (no: each turn on its own); rewritten: follow-ups searched with it"
+    )
     without, with_ = summary["without_context"], summary["with_context"]
     rows = [("all", without, with_)]
     rows += [(lang, without["by_lang"][lang], with_["by_lang"][lang]) for lang in with_["by_lang"]]
