@@ -108,22 +108,28 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def _starts_with(tokens: list[str], phrase: tuple[str, ...]) -> bool:
-    return tuple(tokens[: len(phrase)]) == phrase
+def split_connective(text: str) -> tuple[list[str], list[str]]:
+    """The words of `text` without the politeness in front, split into the connective it
+    starts with (none: empty) and the rest: "ok und in die Schweiz?" gives (["und"],
+    ["in", "die", "schweiz"])."""
+    tokens = words(text)
+    while tokens and tokens[0] in _FILLERS and len(tokens) > 1:
+        tokens = tokens[1:]
+    length = max(
+        (len(p) for p in _CONNECTIVES if tuple(tokens[: len(p)]) == p),
+        default=0,
+    )
+    return tokens[:length], tokens[length:]
 
 
 def cue_of(text: str) -> Cue | None:
     """Why `text` looks like a follow-up rather than a question of its own, or None."""
-    tokens = words(text)
-    while tokens and tokens[0] in _FILLERS and len(tokens) > 1:
-        tokens = tokens[1:]
+    connective, rest = split_connective(text)
+    tokens = connective + rest
     if not tokens or len(tokens) > MAX_FOLLOW_UP_WORDS:
         return None
-    connective = max(
-        (len(phrase) for phrase in _CONNECTIVES if _starts_with(tokens, phrase)), default=0
-    )
     if connective:
-        return "fragment" if _is_fragment(tokens[connective:]) else "connective"
+        return "fragment" if _is_fragment(rest) else "connective"
     if len(tokens) <= MAX_REFERENCE_WORDS and _REFERENCES & set(tokens):
         return "reference"
     if len(tokens) <= MAX_SHORT_WORDS:
