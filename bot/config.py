@@ -46,6 +46,8 @@ class Settings(IngestSettings):
     llm_provider: Literal["none", "openai", "ollama", "fake"] = "none"
     llm_model: str = ""
     llm_timeout_seconds: float = Field(8.0, gt=0, le=120)
+    # Read a short follow-up ("and to Denmark?") with the conversation's previous question
+    follow_up_context: bool = True
 
     # Handoff
     secret_key: str = "dev-secret-change-me"  # noqa: S105 - refused in production

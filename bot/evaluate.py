@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.conversation import ChatService
 from bot.db import Database, create_schema
 from bot.events import InProcessBus
+from bot.models import Message
 from bot.retrieval import Retriever
 from bot.schemas import ConversationCreate, MessageCreate
 from bot.serving import IndexHolder
@@ -35,9 +36,14 @@ class EvalInputError(Exception):
 @dataclass(frozen=True)
 class Question:
     text: str
-    expected: str  # article id; "" means the right outcome is a handoff
+    expected: str  # article id ("a|b": either); "" means the right outcome is a handoff
     lang: str
     line: int
+    conversation: str = ""  # a turn of this conversation (`bot.eval_conversations`)
+
+    @property
+    def expected_ids(self) -> list[str]:
+        return [e.strip() for e in self.expected.split("|") if e.strip()]
 
 
 @dataclass
@@ -58,9 +64,16 @@ class Outcome:
     answered_right: bool = False
     answered_wrong: bool = False
     reason: str | None = None
+    conversation: str = ""
+    turn: int = 0  # 1, 2, ... within `conversation`
+    rewritten_from: str | None = None  # searched with the previous question as context
 
     def to_json(self) -> dict[str, Any]:
+        turn = {"conversation": self.conversation, "turn": self.turn} if self.turn else {}
+        if self.rewritten_from is not None:
+            turn["rewritten_from"] = self.rewritten_from
         return {
+            **turn,
             "question": self.question,
             "expected": self.expected,
             "lang": self.lang,
@@ -110,11 +123,10 @@ def _group_of(retriever: Retriever, article_id: str | None) -> str | None:
 
 
 def check_expected(questions: Sequence[Question], retriever: Retriever, path: Path) -> None:
-    missing = [q for q in questions if q.expected and q.expected not in retriever.index.articles]
+    articles = retriever.index.articles
+    missing = [(q, e) for q in questions for e in q.expected_ids if e not in articles]
     if missing:
-        lines = "\n".join(
-            f"{path}:{q.line}: unknown article id {q.expected!r}" for q in missing[:20]
-        )
+        lines = "\n".join(f"{path}:{q.line}: unknown article id {e!r}" for q, e in missing[:20])
         raise EvalInputError(f"{len(missing)} expected id(s) are not in the index:\n{lines}")
 
 
@@ -141,12 +153,15 @@ class Evaluator:
         self.holder.refresh()
         if self.holder.current is None:
             raise EvalInputError(f"no index in {index_dir}: {self.holder.last_error}")
-        self.chat = ChatService(
-            db=self.db,
-            index=self.holder,
-            composer=ExtractiveComposer(settings.answer_max_chars),
-            bus=InProcessBus(),
-            settings=eval_settings,
+        self.chat, self._chat_without_context = (
+            ChatService(
+                db=self.db,
+                index=self.holder,
+                composer=ExtractiveComposer(settings.answer_max_chars),
+                bus=InProcessBus(),
+                settings=eval_settings.model_copy(update={"follow_up_context": context}),
+            )
+            for context in (True, False)
         )
 
     @property
@@ -159,16 +174,33 @@ class Evaluator:
         self.holder.refresh()
 
     def ask(self, question: Question) -> Outcome:
-        locale = question.lang or None
-        body = ConversationCreate(locale=locale)
-        conversation, token, _ = self.chat.start(body)
-        started = time.perf_counter()
-        turn = self.chat.visitor_message(
-            conversation.id, token, MessageCreate(client_id=uuid.uuid4().hex, text=question.text)
-        )
-        latency = (time.perf_counter() - started) * 1000
-        reply = turn.reply
-        assert reply is not None
+        """One question as a new conversation."""
+        return self.ask_turns([question])[0]
+
+    def ask_turns(self, questions: Sequence[Question], *, context: bool = True) -> list[Outcome]:
+        """`questions` in order as the turns of one conversation (in the first one's
+        language); `context=False` reads every turn on its own, as before follow-ups were."""
+        chat = self.chat if context else self._chat_without_context
+        conversation, token, _ = chat.start(ConversationCreate(locale=questions[0].lang or None))
+        outcomes = []
+        for n, question in enumerate(questions, start=1):
+            started = time.perf_counter()
+            turn = chat.visitor_message(
+                conversation.id,
+                token,
+                MessageCreate(client_id=uuid.uuid4().hex, text=question.text),
+            )
+            outcome = self._outcome(question, turn.reply, (time.perf_counter() - started) * 1000)
+            if question.conversation:
+                outcome.conversation, outcome.turn = question.conversation, n
+            outcomes.append(outcome)
+        return outcomes
+
+    def _outcome(self, question: Question, reply: Message | None, latency: float) -> Outcome:
+        if reply is None:  # a person has the chat (an earlier turn handed off): no bot reply
+            return Outcome(
+                question.text, question.expected, question.lang, "none", None, None, [], latency
+            )
         details = reply.details or {}
         retrieval = details.get("retrieval", {})
         ranked = [c["article_id"] for c in retrieval.get("candidates", [])]
@@ -185,17 +217,16 @@ class Evaluator:
             latency,
             features=retrieval.get("features", {}),
             reason=details.get("reason"),
+            rewritten_from=retrieval.get("rewritten_from"),
         )
-        expected_group = _group_of(self.retriever, question.expected or None)
+        expected = {_group_of(self.retriever, e) for e in question.expected_ids}
         groups = [_group_of(self.retriever, a) for a in ranked]
-        if expected_group:
-            outcome.correct_top1 = bool(groups) and groups[0] == expected_group
-            outcome.correct_top3 = expected_group in groups[:3]
+        if expected:
+            outcome.correct_top1 = bool(groups) and groups[0] in expected
+            outcome.correct_top3 = bool(expected & set(groups[:3]))
         answered = sources[0]["article_id"] if reply.kind == "answer" and sources else None
         if answered is not None:
-            right = (
-                expected_group is not None and _group_of(self.retriever, answered) == expected_group
-            )
+            right = _group_of(self.retriever, answered) in expected
             outcome.answered_right, outcome.answered_wrong = right, not right
         return outcome
 

@@ -6,6 +6,7 @@ Runs inside the visitor's turn (`bot.conversation`), in its transaction; no HTTP
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot import queries
 from bot.answer import AnswerComposer, Passage
 from bot.config import Settings
+from bot.followup import FollowUp, follow_up, keep_unknown_words, prefer_rewrite
 from bot.handoff import hand_off
 from bot.intents import classify
 from bot.language import detect_language
@@ -22,7 +24,7 @@ from bot.models import Conversation, Message
 from bot.phrases import language_name, say
 from bot.policy import Decision, decide
 from bot.retrieval import Retrieval, Retriever
-from bot.serving import IndexHolder
+from bot.serving import IndexHolder, Serving
 
 Clock = Callable[[], dt.datetime]
 
@@ -69,16 +71,27 @@ class BotReplies:
             if picked is not None:
                 return picked
         retrieval = retriever.search(message.text, lang_hint=conversation.lang)
+        decision = self._decide(serving, retrieval, conversation.misses)
+        context: dict[str, Any] = {}
+        follow = self._follow_up(session, conversation, message)
+        if follow is not None:
+            # Read with the previous question: search both ways, keep what retrieves better.
+            rewritten = retriever.search(follow.query, lang_hint=conversation.lang)
+            features = keep_unknown_words(retrieval.features, rewritten.features)
+            rewritten = dataclasses.replace(rewritten, features=features)
+            rewritten_decision = self._decide(serving, rewritten, conversation.misses)
+            context["follow_up"] = {
+                "cue": follow.cue,
+                "bare_confidence": round(decision.confidence, 4),
+                "rewritten_confidence": round(rewritten_decision.confidence, 4),
+            }
+            if prefer_rewrite(follow.cue, decision, rewritten_decision):
+                retrieval, decision = rewritten, rewritten_decision
+                context["rewritten_from"] = follow.previous
         conversation.lang = retrieval.lang
-        decision = decide(
-            retrieval.features,
-            scores=[c.score for c in retrieval.candidates],
-            misses=conversation.misses,
-            policy=serving.policy,  # tuned with this index version, built when it loaded
-        )
         details = {
             "reason": decision.reason,
-            "retrieval": _retrieval_details(retrieval),
+            "retrieval": {**_retrieval_details(retrieval), **context},
             "decision": {"action": decision.action, "confidence": decision.confidence},
         }
         if decision.action == "handoff":
@@ -94,6 +107,23 @@ class BotReplies:
         if decision.action == "clarify":
             return self._clarify(session, conversation, message, retrieval, decision, details)
         return self._answer(session, conversation, message, retrieval, decision, details)
+
+    def _decide(self, serving: Serving, retrieval: Retrieval, misses: int) -> Decision:
+        return decide(
+            retrieval.features,
+            scores=[c.score for c in retrieval.candidates],
+            misses=misses,
+            policy=serving.policy,  # tuned with this index version, built when it loaded
+        )
+
+    def _follow_up(
+        self, session: Session, conversation: Conversation, message: Message
+    ) -> FollowUp | None:
+        """`message` read as a follow-up to the question the bot last answered or clarified
+        here, or None (a question of its own, or nothing before it to lean on)."""
+        if not self.settings.follow_up_context:
+            return None
+        return follow_up(message.text, _previous_question(session, conversation))
 
     def _hand_off(
         self, session: Session, conversation: Conversation, reason: str, **kwargs: Any
@@ -117,7 +147,8 @@ class BotReplies:
         top = retrieval.candidates[0]
         passages = [Passage(top.article, top.best_chunk)]
         passages += [Passage(c.article, c.best_chunk) for c in retrieval.candidates[1:3]]
-        composed = self.composer.compose(message.text, passages, top.article.lang)
+        # The query searched with: a follow-up's answer is about what the visitor means.
+        composed = self.composer.compose(retrieval.query, passages, top.article.lang)
         text = composed.text
         if not top.in_visitor_language:
             text += "\n\n" + say(
@@ -214,6 +245,30 @@ def _bot_says(session: Session, reply_to: Message, kind: str, lang: str, text: s
     )
 
 
+BACKGROUND_KINDS = ("greeting", "smalltalk", "prompt")  # said around questions, not to them
+
+
+def _previous_question(session: Session, conversation: Conversation) -> str | None:
+    """What the visitor meant by the last question the bot answered or clarified (the query
+    it searched with, which for a follow-up already carries the question before it). None
+    when the bot's last word on a question was a handoff: that context went to a person."""
+    for reply in queries.recent_bot_messages(
+        session=session, conversation_id=conversation.id, limit=6
+    ):
+        if reply.kind in BACKGROUND_KINDS:
+            continue
+        if reply.kind not in ("answer", "clarify") or not reply.reply_to_id:
+            return None
+        searched = ((reply.details or {}).get("retrieval") or {}).get("query")
+        if searched:
+            return str(searched)
+        asked = queries.get_message(
+            session=session, conversation_id=conversation.id, message_id=reply.reply_to_id
+        )
+        return asked.text if asked is not None else None
+    return None
+
+
 def _source(article: Any, score: float) -> dict[str, Any]:
     return {
         "article_id": article.id,
@@ -226,6 +281,7 @@ def _source(article: Any, score: float) -> dict[str, Any]:
 def _retrieval_details(retrieval: Retrieval) -> dict[str, Any]:
     """What retrieval saw, kept with the reply: the console, the packet and insights use it."""
     return {
+        "query": retrieval.query,
         "lang": retrieval.lang,
         "index_version": retrieval.index_version,
         "elapsed_ms": round(retrieval.elapsed_ms, 2),

@@ -12,9 +12,15 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.config import Settings
+from bot.eval_conversations import (
+    ask_conversations,
+    is_conversation_file,
+    read_conversations,
+    summarise_conversations,
+)
 from bot.evaluate import EvalInputError, Evaluator, Outcome, check_expected, read_questions
 from bot.evaluate import summarise as summarise_outcomes
-from ingest.embed import make_embedder
+from ingest.embed import Embedder, make_embedder
 from ingest.run import run_ingest
 
 EXIT_INPUT = 2
@@ -41,6 +47,13 @@ def run_eval(
         if code:
             return code
     embedder = make_embedder(settings.embedding_model, threads=1)
+    if is_conversation_file(questions):
+        if tune:
+            click.echo("error: --tune needs a question file, not conversations", err=True)
+            return EXIT_INPUT
+        return _run_conversations(
+            settings, embedder, index_dir, questions, as_json, details, report_dir
+        )
     try:
         items = read_questions(questions, default_lang="")
         evaluator = Evaluator(settings, embedder, index_dir)
@@ -121,6 +134,97 @@ def _print(summary: dict[str, Any], outcomes: list[Outcome]) -> None:
     Console(file=sys.stdout).print(table)
     if "tuned" in summary:
         click.echo(f"tuned thresholds stored with the index: {summary['tuned']['thresholds']}")
+
+
+def _run_conversations(
+    settings: Settings,
+    embedder: Embedder,
+    index_dir: Path,
+    path: Path,
+    as_json: bool,
+    details: Path | None,
+    report_dir: Path | None,
+) -> int:
+    """Every conversation of `path`, with follow-ups read in context and without."""
+    try:
+        dialogues = read_conversations(path)
+        evaluator = Evaluator(settings, embedder, index_dir)
+    except EvalInputError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return EXIT_INPUT
+    try:
+        check_expected([t for d in dialogues for t in d.turns], evaluator.retriever, path)
+        outcomes = ask_conversations(evaluator, dialogues)
+    except EvalInputError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return EXIT_INPUT
+    finally:
+        evaluator.close()
+    summary = summarise_conversations(outcomes)
+    summary["index_version"] = evaluator.retriever.index.name
+    if details:
+        details.parent.mkdir(parents=True, exist_ok=True)
+        with open(details, "w", encoding="utf-8") as out:
+            for mode, items in outcomes.items():
+                for outcome in items:
+                    line = {"mode": mode, **outcome.to_json()}
+                    out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    if report_dir:
+        from bot.report import write_report
+
+        turns = outcomes["with_context"]
+        write_report(
+            report_dir,
+            turns,
+            {**summarise_outcomes(turns), "index_version": summary["index_version"]},
+            title=f"Quality on {path.name}, every turn, follow-ups read in context",
+        )
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False))
+    else:
+        _print_conversations(summary)
+    return 0
+
+
+def _print_conversations(summary: dict[str, Any]) -> None:
+    table = Table(
+        title=f"Conversations ({summary['n_conversations']} conversations, "
+        f"{summary['n_turns']} turns, index {summary['index_version']})"
+    )
+    for column in (
+        "",
+        "context",
+        "turns",
+        "answered correct",
+        "follow-ups",
+        "last turn",
+        "wrong",
+        "OOS handoff",
+        "rewritten",
+    ):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.caption = (
+        "answered correct: every turn an article answers; follow-ups: turns 2+; last turn: "
+        "the last turn of each conversation; context: follow-ups read with the previous "
+        "question (no: each turn on its own); rewritten: follow-ups searched with it"
+    )
+    without, with_ = summary["without_context"], summary["with_context"]
+    rows = [("all", without, with_)]
+    rows += [(lang, without["by_lang"][lang], with_["by_lang"][lang]) for lang in with_["by_lang"]]
+    for name, *modes in rows:
+        for label, f in zip(("no", "yes"), modes, strict=True):
+            table.add_row(
+                name if label == "no" else "",
+                label,
+                str(f["n_turns"]),
+                _pct(f["answered_correct"]),
+                _pct(f["follow_up_answered_correct"]),
+                _pct(f["last_turn_answered_correct"]),
+                _pct(f["wrong_answer"]),
+                _pct(f["oos_handoff_recall"]),
+                _pct(f["rewritten"]),
+            )
+    Console(file=sys.stdout).print(table)
 
 
 def _pct(value: float) -> str:

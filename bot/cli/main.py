@@ -243,7 +243,7 @@ def _code(code: Any) -> int:
     "--questions",
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
     required=True,
-    help="CSV with question,expected[,lang].",
+    help="CSV with question,expected[,lang]; with a conversation column, multi-turn.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option(
