@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.errors import Conflict, NotFound, PayloadTooLarge, Unprocessable
 from bot.events import EventBus
-from bot.handoff import hand_off, take_email
+from bot.handoff import hand_off, while_with_team
 from bot.live_events import PendingEvents
 from bot.models import Conversation, Message
 from bot.phrases import say
@@ -284,8 +284,15 @@ class ChatService:
         events.message(message)
         reply: Message | None
         if status_of(conversation) in WITH_TEAM:
-            reply = take_email(
-                session, conversation, message, settings=self.settings, now=self.clock()
+            reply = while_with_team(
+                session,
+                conversation,
+                message,
+                settings=self.settings,
+                now=self.clock(),
+                answer=lambda: self.replies.answer_if_sure(
+                    session, conversation, message, article_id=body.article_id
+                ),
             )
         else:
             reply = self.replies.reply(session, conversation, message, article_id=body.article_id)
