@@ -282,6 +282,7 @@ class ChatService:
             lang=conversation.lang,
         )
         events.message(message)
+        email_before = conversation.contact_email
         reply: Message | None
         if status_of(conversation) in WITH_TEAM:
             reply = while_with_team(
@@ -298,13 +299,21 @@ class ChatService:
             reply = self.replies.reply(session, conversation, message, article_id=body.article_id)
         if reply is not None:
             events.message(reply)
-        self._status_changed(session, conversation, before, events)
+        # A new address changes what the widget shows (its email field) as much as a new state.
+        changed = conversation.contact_email != email_before
+        self._status_changed(session, conversation, before, events, changed=changed)
         return Turn(message, reply)
 
     def _status_changed(
-        self, session: Session, conversation: Conversation, before: Status, events: PendingEvents
+        self,
+        session: Session,
+        conversation: Conversation,
+        before: Status,
+        events: PendingEvents,
+        *,
+        changed: bool = False,
     ) -> None:
-        if status_of(conversation) is not before:
+        if changed or status_of(conversation) is not before:
             handoff = queries.open_handoff(session=session, conversation_id=conversation.id)
             events.status(conversation, handoff)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -366,8 +367,11 @@ def while_with_team(
     - the address the bot offered to take (email follow-up, none given yet): thanks, with
       the promise; something with an "@" that is not an address: how one looks;
     - asking for a person: "you're already in the queue", with the time still to wait;
-    - a question the knowledge base answers confidently (`answer`, which returns None when
-      it cannot): the answer, and the chat stays in the queue;
+    - small talk ("thanks", "bye"): its usual reply;
+    - a question (a "?" or a question word first) that the knowledge base answers
+      confidently (`answer` returns None when it cannot): the answer, and the chat stays in
+      the queue; a statement ("it never arrived") is detail for the team, even when an
+      article would match it;
     - anything else is more detail for the team: one acknowledgement that they have it,
       then no further reply until something else has been said to them, so five lines of
       detail get one "thanks, added" and not five.
@@ -384,18 +388,29 @@ def while_with_team(
         taken = take_email(session, conversation, message, handoff, settings=settings, now=now)
         if taken is not None:
             return taken
-    if classify(message.text) == "human":
+    intent = classify(message.text)
+    if intent == "human":
         when = promised_when(handoff, lang, settings, now)
         return _bot_says(session, message, say("queue_person", lang, when=when))
-    answered = answer()
-    if answered is not None:
-        return answered
+    small_talk = intent not in (None, "empty")
+    if small_talk or _QUESTION.search(message.text.strip()):
+        answered = answer()
+        if answered is not None:
+            return answered
     if _acknowledged_since_last_reply(session, conversation, message):
         return None
     text = say("queue_ack", lang)
     if _wants_email(conversation, handoff):
         text += " " + say("email_offer", lang)
     return _bot_says(session, message, text, kind="ack")
+
+
+_QUESTION = re.compile(
+    r"\?|^(how|what|where|when|why|which|who|can|could|do|does|is|are|will|would|"
+    r"wie|was|wo|wann|warum|welche\w*|kann|können|gibt|hvordan|hvad|hvor|hvornår|hvorfor|"
+    r"hvilke\w*|kan|er)\b",
+    re.IGNORECASE,
+)
 
 
 def _wants_email(conversation: Conversation, handoff: Handoff) -> bool:
