@@ -27,9 +27,9 @@ PHRASES: dict[str, dict[str, str]] = {
         # 10:00 (Berlin time)").
         "handoff_live": "A person will reply here in this chat {when}. You don't need to repeat "
         "anything: they can see our conversation.",
-        "handoff_offline": "Our team isn't online right now. A person will answer you here in "
+        "handoff_offline": "Nobody is online right now, so a person will answer you here in "
         "this chat {when}.",
-        "handoff_email": "Our team isn't online right now. A person will answer {when}, by "
+        "handoff_email": "Nobody is online right now, so a person will answer {when}, by "
         "email to {email} and here in this chat.",
         "chat_stays": "You don't need to wait: the chat stays available on this page, and "
         "you'll find the answer here when you come back.",
@@ -89,10 +89,10 @@ PHRASES: dict[str, dict[str, str]] = {
         "Ihre Frage an unseren Kundenservice weitergegeben.",
         "handoff_live": "Eine Person antwortet Ihnen hier im Chat {when}. Sie müssen nichts "
         "wiederholen: Unser Gespräch ist für sie sichtbar.",
-        "handoff_offline": "Unser Team ist gerade nicht online. Eine Person antwortet Ihnen "
-        "hier im Chat {when}.",
-        "handoff_email": "Unser Team ist gerade nicht online. Eine Person antwortet {when}, per "
-        "E-Mail an {email} und hier im Chat.",
+        "handoff_offline": "Gerade ist niemand online, deshalb antwortet Ihnen eine Person hier "
+        "im Chat {when}.",
+        "handoff_email": "Gerade ist niemand online, deshalb antwortet Ihnen eine Person "
+        "{when}, per E-Mail an {email} und hier im Chat.",
         "chat_stays": "Sie müssen nicht warten: Der Chat bleibt auf dieser Seite erhalten, und "
         "Sie finden die Antwort hier, wenn Sie wiederkommen.",
         "email_offer": "Wenn Sie die Antwort auch per E-Mail möchten, geben Sie unten Ihre "
@@ -152,9 +152,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "spørgsmål videre til vores kundeservice.",
         "handoff_live": "En medarbejder svarer dig her i chatten {when}. Du behøver ikke at "
         "gentage noget: de kan se vores samtale.",
-        "handoff_offline": "Vores team er ikke online lige nu. En medarbejder svarer dig her i "
+        "handoff_offline": "Der er ingen online lige nu, så en medarbejder svarer dig her i "
         "chatten {when}.",
-        "handoff_email": "Vores team er ikke online lige nu. En medarbejder svarer {when}, på "
+        "handoff_email": "Der er ingen online lige nu, så en medarbejder svarer dig {when}, på "
         "e-mail til {email} og her i chatten.",
         "chat_stays": "Du behøver ikke at vente: chatten bliver her på siden, og du finder "
         "svaret her, når du kommer tilbage.",

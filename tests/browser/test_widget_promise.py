@@ -81,7 +81,7 @@ def test_the_handoff_message_and_the_header_name_the_same_time_and_zone(
     own = on(chat_only, widget, host, lang=lang)
     message = hand_off(own, lang)
 
-    text = message.inner_text()
+    text = message.locator(".bubble").inner_text()
     assert text.startswith(PHRASES[lang]["why_visitor_request"])
     when = re.search(rf"\S+ \S+ \d\d[:.]\d\d(?: Uhr)? \({ZONE_NAMES[lang]}\)", text)
     assert when, text
