@@ -53,6 +53,9 @@ class Settings(IngestSettings):
     secret_key: str = "dev-secret-change-me"  # noqa: S105 - refused in production
     identity_secret: str = "dev-secret-change-me"  # noqa: S105
     webhook_url: str | None = None
+    # The webhook's receiver (a helpdesk) answers the customer by email: the bot may then offer
+    # an email reply without SMTP. Needs SUPPORTBOT_WEBHOOK_URL.
+    webhook_replies_by_email: bool = False
     webhook_secret: str = "dev-secret-change-me"  # noqa: S105
     business_timezone: str = "Europe/Berlin"
     # The agents' time zone for every time the console shows; unset: the business time zone.
@@ -122,8 +125,19 @@ class Settings(IngestSettings):
         parse_business_hours(value)
         return value
 
+    @property
+    def replies_by_email(self) -> bool:
+        """Whether an answer can reach a visitor by email: an SMTP relay, or a webhook whose
+        receiver writes the email. Without one, the bot never offers (or asks for) email."""
+        return bool(self.smtp_host) or self.webhook_replies_by_email
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
+        if self.webhook_replies_by_email and not self.webhook_url:
+            raise ValueError(
+                "SUPPORTBOT_WEBHOOK_REPLIES_BY_EMAIL needs SUPPORTBOT_WEBHOOK_URL: "
+                "without a webhook nobody would write the email"
+            )
         if self.environment == "production":
             for name in ("secret_key", "identity_secret", "webhook_secret"):
                 if getattr(self, name).lower() in PLACEHOLDER_SECRETS:

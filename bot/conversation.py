@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.errors import Conflict, NotFound, PayloadTooLarge, Unprocessable
 from bot.events import EventBus
-from bot.handoff import hand_off, take_email
+from bot.handoff import hand_off, while_with_team
 from bot.live_events import PendingEvents
 from bot.models import Conversation, Message
 from bot.phrases import say
@@ -282,22 +282,38 @@ class ChatService:
             lang=conversation.lang,
         )
         events.message(message)
+        email_before = conversation.contact_email
         reply: Message | None
         if status_of(conversation) in WITH_TEAM:
-            reply = take_email(
-                session, conversation, message, settings=self.settings, now=self.clock()
+            reply = while_with_team(
+                session,
+                conversation,
+                message,
+                settings=self.settings,
+                now=self.clock(),
+                answer=lambda: self.replies.answer_if_sure(
+                    session, conversation, message, article_id=body.article_id
+                ),
             )
         else:
             reply = self.replies.reply(session, conversation, message, article_id=body.article_id)
         if reply is not None:
             events.message(reply)
-        self._status_changed(session, conversation, before, events)
+        # A new address changes what the widget shows (its email field) as much as a new state.
+        changed = conversation.contact_email != email_before
+        self._status_changed(session, conversation, before, events, changed=changed)
         return Turn(message, reply)
 
     def _status_changed(
-        self, session: Session, conversation: Conversation, before: Status, events: PendingEvents
+        self,
+        session: Session,
+        conversation: Conversation,
+        before: Status,
+        events: PendingEvents,
+        *,
+        changed: bool = False,
     ) -> None:
-        if status_of(conversation) is not before:
+        if changed or status_of(conversation) is not before:
             handoff = queries.open_handoff(session=session, conversation_id=conversation.id)
             events.status(conversation, handoff)
 

@@ -61,10 +61,7 @@ class BotReplies:
             kind = "prompt" if intent == "empty" else "smalltalk"
             return _bot_says(session, message, kind, lang, say(intent, lang))
         if serving is None:
-            prefix = say("no_index", conversation.lang)
-            return self._hand_off(
-                session, conversation, "no_index", reply_to=message, prefix=prefix
-            )
+            return self._hand_off(session, conversation, "no_index", reply_to=message)
         retriever = serving.retriever
         if article_id:
             picked = self._picked(session, conversation, message, retriever, article_id)
@@ -124,6 +121,45 @@ class BotReplies:
         if not self.settings.follow_up_context:
             return None
         return follow_up(message.text, _previous_question(session, conversation))
+
+    def answer_if_sure(
+        self,
+        session: Session,
+        conversation: Conversation,
+        message: Message,
+        *,
+        article_id: str | None = None,
+    ) -> Message | None:
+        """An answer only if the knowledge base has a confident one (or the visitor clicked
+        a quick reply), else None; small talk gets its reply. For a chat that waits for the
+        team: nothing here hands off again or counts a miss, and a line without words (an
+        order number) is detail for the team, not a question to ask back about."""
+        serving = self.index.current
+        intent = classify(message.text)
+        if intent not in (None, "human", "empty"):
+            lang = conversation.lang
+            return _bot_says(session, message, "smalltalk", lang, say(intent, lang))
+        if serving is None or intent is not None:
+            return None
+        if article_id:
+            picked = self._picked(session, conversation, message, serving.retriever, article_id)
+            if picked is not None:
+                return picked
+        retrieval = serving.retriever.search(message.text, lang_hint=conversation.lang)
+        decision = decide(
+            retrieval.features,
+            scores=[c.score for c in retrieval.candidates],
+            misses=0,
+            policy=serving.policy,
+        )
+        if decision.action != "answer":
+            return None
+        details = {
+            "reason": decision.reason,
+            "retrieval": _retrieval_details(retrieval),
+            "decision": {"action": decision.action, "confidence": decision.confidence},
+        }
+        return self._answer(session, conversation, message, retrieval, decision, details)
 
     def _hand_off(
         self, session: Session, conversation: Conversation, reason: str, **kwargs: Any

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.models import Conversation, Handoff, Message
+from bot.phrases import zone_name
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -122,18 +123,38 @@ class SourcePublic(BaseModel):
 
 
 class HandoffPublic(BaseModel):
-    mode: Literal["live", "email"]
+    """The open handoff as the visitor's widget shows it (header and email field)."""
+
+    mode: Literal["live", "later", "email"] = Field(
+        description="live: a person replies here soon; later: the team is away and answers "
+        "here; email: the team is away and answers by email too"
+    )
     wait_minutes: int | None
     email: str | None
     answer_by: dt.datetime | None
+    time_zone: str | None = Field(
+        None, description="The business time zone the promise was made in (IANA name)."
+    )
+    zone_name: str | None = Field(
+        None, description='That zone as the visitor reads it: "Berlin time", "dansk tid".'
+    )
+    ask_email: bool = Field(
+        False, description="The bot offered an email answer and waits for an address."
+    )
 
     @classmethod
-    def of(cls, handoff: Handoff, email: str | None) -> HandoffPublic:
+    def of(cls, handoff: Handoff, conversation: Conversation) -> HandoffPublic:
+        email = conversation.contact_email
+        mode = handoff.mode if handoff.mode in ("live", "later") else "email"
+        zone = (handoff.packet or {}).get("promise", {}).get("time_zone")
         return cls(
-            mode="live" if handoff.mode == "live" else "email",
+            mode=mode,
             wait_minutes=handoff.wait_minutes,
-            email=email if handoff.mode == "email" else None,
+            email=email if mode == "email" else None,
             answer_by=handoff.answer_by,
+            time_zone=zone if mode != "live" else None,
+            zone_name=zone_name(zone, conversation.lang) if zone and mode != "live" else None,
+            ask_email=mode == "email" and not email and conversation.status == "waiting",
         )
 
 
@@ -224,5 +245,5 @@ def conversation_status(conversation: Conversation, handoff: Handoff | None) -> 
     behind `GET /conversations/{id}`, the SSE `status` event and its catch-up alike."""
     return ConversationDetail(
         **conversation_public(conversation).model_dump(),
-        handoff=HandoffPublic.of(handoff, conversation.contact_email) if handoff else None,
+        handoff=HandoffPublic.of(handoff, conversation) if handoff else None,
     )

@@ -90,7 +90,7 @@ def test_get_conversation_shows_the_open_handoff(client: TestClient, visitor: Vi
     data = client.get(f"/api/v1/conversations/{visitor.id}", headers=visitor.headers).json()
 
     assert data["status"] == "waiting"
-    assert data["handoff"]["mode"] in ("live", "email")
+    assert data["handoff"]["mode"] in ("live", "later", "email")
 
 
 def test_handoff_button(client: TestClient, visitor: Visitor) -> None:
@@ -104,7 +104,7 @@ def test_handoff_button(client: TestClient, visitor: Visitor) -> None:
     data = response.json()
     assert data["message"] is None
     assert (data["reply"]["kind"], data["reply"]["role"]) == ("handoff", "bot")
-    assert data["reply"]["handoff"]["mode"] in ("live", "email")
+    assert data["reply"]["handoff"]["mode"] in ("live", "later", "email")
     assert visitor.messages()["status"] == "waiting"
 
 

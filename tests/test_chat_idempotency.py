@@ -26,15 +26,20 @@ def test_same_client_id_returns_the_same_turn_and_stores_once(visitor: Visitor) 
     assert [m["seq"] for m in visitor.messages()["messages"]] == [1, 2, 3]
 
 
-def test_retry_while_waiting_returns_the_null_reply_again(visitor: Visitor) -> None:
+def test_retry_while_waiting_returns_the_same_acknowledgement(visitor: Visitor) -> None:
     visitor.say("talk to a human")
     first = visitor.say("my order number is 4711", client_id="waiting-0001")
     again = visitor.say("my order number is 4711", client_id="waiting-0001")
+    silent = visitor.say("the blue jacket", client_id="waiting-0002")
+    silent_again = visitor.say("the blue jacket", client_id="waiting-0002")
 
-    assert first["reply"] is None
+    assert first["reply"]["kind"] == "ack"
     assert again == first
-    texts = [m["text"] for m in visitor.messages()["messages"]]
-    assert texts.count("my order number is 4711") == 1
+    assert silent["reply"] is None  # acknowledged once already
+    assert silent_again == silent
+    messages = visitor.messages()["messages"]
+    assert [m["text"] for m in messages].count("my order number is 4711") == 1
+    assert [m["kind"] for m in messages].count("ack") == 1
 
 
 def test_same_client_id_with_other_text_is_a_conflict(visitor: Visitor) -> None:

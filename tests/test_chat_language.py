@@ -1,5 +1,6 @@
 """The conversation's language, and the honest promise of a handoff: live when someone is
-online, otherwise by email, asking for the address once and only when we do not have it."""
+online; otherwise an answer here in the chat, and by email only where a mail channel exists,
+asking for the address once and only when we do not have it."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from bot.app import create_app
 from bot.context import AppContext
 from bot.phrases import PHRASES
 from ingest.embed import HashEmbedder
-from tests.conftest import Visitor, make_settings
+from tests.conftest import Visitor, free_port, make_settings
 
 CLOSED = "Mon 00:00-00:01"  # a minute a week: closed whenever the tests run
 ASK_FOR_A_PERSON = {"en": "talk to a human", "de": "Mitarbeiter bitte", "da": "menneske"}
@@ -63,7 +64,8 @@ def test_own_words_in_the_conversations_language(client: TestClient, lang: str,
     assert visitor.say(thanks)["reply"]["text"] == PHRASES[lang]["thanks"]
     reply = visitor.say(ASK_FOR_A_PERSON[lang])["reply"]
     assert (reply["kind"], reply["lang"]) == ("handoff", lang)
-    assert reply["text"].startswith(opening("handoff_ask_email", lang))
+    assert reply["text"].startswith(PHRASES[lang]["why_visitor_request"])
+    assert reply["text"].endswith(PHRASES[lang]["chat_stays"])  # no mail channel: no email
 
 
 @pytest.mark.parametrize(
@@ -123,37 +125,65 @@ def client_with(tmp_path: Path, sample_index: Path, database_url: str
         yield make
 
 
-def test_nobody_online_asks_for_the_email_once(client: TestClient) -> None:
+@pytest.fixture
+def mail_client(client_with: Callable[..., tuple[TestClient, AppContext]]) -> TestClient:
+    """A server with a mail channel (an SMTP relay; nothing is sent in these tests)."""
+    return client_with(smtp_host="127.0.0.1", smtp_port=free_port())[0]
+
+
+def test_without_a_mail_channel_the_team_answers_in_the_chat(client: TestClient) -> None:
     visitor = Visitor(client, locale="en")
 
     reply = handoff(visitor)
-    assert reply["handoff"]["mode"] == "email"
+    assert reply["handoff"]["mode"] == "later"
     assert reply["handoff"]["answer_by"] is not None
-    assert reply["text"].startswith(opening("handoff_ask_email", "en"))
+    assert reply["handoff"]["ask_email"] is False
+    assert opening("handoff_offline", "en") in reply["text"]
+    assert "email" not in reply["text"]
 
-    assert visitor.say("my order number is 4711")["reply"] is None  # detail for the agent
+    ack = visitor.say("my order number is 4711")["reply"]
+    assert (ack["kind"], ack["text"]) == ("ack", PHRASES["en"]["queue_ack"])
+    assert visitor.say("it's jana@example.com")["reply"] is None  # acknowledged once already
+    texts = [m["text"] for m in visitor.messages()["messages"]]
+    assert not any("jana@example.com" in text for text in texts if text != "it's jana@example.com")
+
+
+def test_nobody_online_asks_for_the_email_once(mail_client: TestClient) -> None:
+    visitor = Visitor(mail_client, locale="en")
+
+    reply = handoff(visitor)
+    assert reply["handoff"]["mode"] == "email"
+    assert reply["handoff"]["ask_email"] is True
+    assert PHRASES["en"]["email_offer"] in reply["text"]
+
+    detail = visitor.say("my order number is 4711")["reply"]  # detail for the agent
+    assert detail["kind"] == "ack"
+    assert PHRASES["en"]["email_offer"] in detail["text"]  # the field is still there
     invalid = visitor.say("jana@")["reply"]
     assert (invalid["kind"], invalid["text"]) == ("prompt", PHRASES["en"]["email_invalid"])
     thanks = visitor.say("it's jana@example.com")["reply"]
     assert thanks["kind"] == "prompt"
-    assert thanks["text"].startswith("Thank you! We'll reply to jana@example.com by ")
-    assert visitor.say("other@example.com instead?")["reply"] is None  # asked once only
+    assert thanks["text"].startswith("Thank you! We'll answer by ")
+    assert "by email to jana@example.com" in thanks["text"]
+    again = visitor.say("other@example.com instead?")["reply"]  # asked once only
+    assert again["kind"] == "ack"
 
-    data = client.get(f"/api/v1/conversations/{visitor.id}", headers=visitor.headers).json()
+    data = mail_client.get(f"/api/v1/conversations/{visitor.id}", headers=visitor.headers).json()
     assert (data["handoff"]["mode"], data["handoff"]["email"]) == ("email", "jana@example.com")
+    assert data["handoff"]["ask_email"] is False
 
 
-def test_the_email_prompt_in_german(client: TestClient) -> None:
-    visitor = Visitor(client, locale="de")
-    assert visitor.say("Mitarbeiter bitte")["reply"]["text"].startswith(
-        opening("handoff_ask_email", "de"))
+def test_the_email_prompt_in_german(mail_client: TestClient) -> None:
+    visitor = Visitor(mail_client, locale="de")
+    assert PHRASES["de"]["email_offer"] in visitor.say("Mitarbeiter bitte")["reply"]["text"]
 
     reply = visitor.say("jana@example.de")["reply"]
 
-    assert reply["text"].startswith("Vielen Dank! Wir antworten an jana@example.de bis ")
+    assert reply["text"].startswith("Vielen Dank! Wir antworten bis ")
+    assert "per E-Mail an jana@example.de" in reply["text"]
 
 
-def test_closed_hours_mean_email_even_with_someone_online(
+def test_closed_hours_mean_no_live_promise_even_with_someone_online(
     client_with: Callable[..., tuple[TestClient, AppContext]],
 ) -> None:
     client, context = client_with(business_hours=CLOSED)
@@ -161,14 +191,14 @@ def test_closed_hours_mean_email_even_with_someone_online(
 
     reply = handoff(Visitor(client))
 
-    assert reply["handoff"]["mode"] == "email"
-    assert reply["text"].startswith(opening("handoff_ask_email", "en"))
+    assert reply["handoff"]["mode"] == "later"
+    assert opening("handoff_offline", "en") in reply["text"]
 
 
 def test_someone_online_in_hours_is_live_and_asks_nothing(
     client_with: Callable[..., tuple[TestClient, AppContext]],
 ) -> None:
-    client, context = client_with()
+    client, context = client_with(smtp_host="127.0.0.1")
     put_agent_online(context)
     visitor = Visitor(client)
 
@@ -176,24 +206,28 @@ def test_someone_online_in_hours_is_live_and_asks_nothing(
 
     assert reply["handoff"]["mode"] == "live"
     assert reply["handoff"]["wait_minutes"] >= 1
-    assert reply["text"] == PHRASES["en"]["handoff_live"].format(
-        minutes=reply["handoff"]["wait_minutes"])
-    assert visitor.say("jana@example.com")["reply"] is None
+    minutes = reply["handoff"]["wait_minutes"]
+    when = "in about a minute" if minutes == 1 else f"in about {minutes} minutes"
+    assert reply["text"] == (
+        PHRASES["en"]["why_visitor_request"] + " " + PHRASES["en"]["handoff_live"].format(when=when)
+    )
+    assert visitor.say("jana@example.com")["reply"]["kind"] == "ack"  # detail, not an address
 
 
-def test_a_visitor_who_gave_an_email_is_not_asked(client: TestClient) -> None:
-    visitor = Visitor(client, visitor={"name": "Jana", "email": "jana@example.com"})
+def test_a_visitor_who_gave_an_email_is_not_asked(mail_client: TestClient) -> None:
+    visitor = Visitor(mail_client, visitor={"name": "Jana", "email": "jana@example.com"})
 
     reply = handoff(visitor)
 
-    assert reply["text"].startswith(opening("handoff_email", "en") + "jana@example.com")
+    assert "by email to jana@example.com" in reply["text"]
+    assert PHRASES["en"]["email_offer"] not in reply["text"]
     assert reply["handoff"]["email"] == "jana@example.com"
-    assert visitor.say("jana@example.org")["reply"] is None
+    assert visitor.say("jana@example.org")["reply"]["kind"] == "ack"
 
 
-def test_a_verified_customer_with_an_email_is_not_asked(client: TestClient,
-                                                         context: AppContext) -> None:
-    secret = context.settings.identity_secret
+def test_a_verified_customer_with_an_email_is_not_asked(mail_client: TestClient) -> None:
+    client = mail_client
+    secret = "dev-secret-change-me"
     identity = {"external_id": "cust-1042", "email": "jana@example.com",
                 "user_hash": user_hash(secret, "cust-1042")}
     Visitor(client, visitor=identity)
@@ -203,16 +237,17 @@ def test_a_verified_customer_with_an_email_is_not_asked(client: TestClient,
                                      "user_hash": user_hash(secret, "cust-1042")})
     reply = handoff(later)
 
-    assert reply["text"].startswith(opening("handoff_email", "en") + "jana@example.com")
-    assert later.say("what about my other order?")["reply"] is None
+    assert "by email to jana@example.com" in reply["text"]
+    assert later.say("what about my other order?")["reply"]["kind"] == "ack"
 
 
-def test_an_unverified_claim_is_not_trusted(client: TestClient, context: AppContext) -> None:
-    secret = context.settings.identity_secret
-    Visitor(client, visitor={"external_id": "cust-1042", "email": "jana@example.com",
-                             "user_hash": user_hash(secret, "cust-1042")})
+def test_an_unverified_claim_is_not_trusted(mail_client: TestClient) -> None:
+    secret = "dev-secret-change-me"
+    Visitor(mail_client, visitor={"external_id": "cust-1042", "email": "jana@example.com",
+                                  "user_hash": user_hash(secret, "cust-1042")})
 
-    impostor = Visitor(client, visitor={"external_id": "cust-1042", "user_hash": "0" * 64})
+    impostor = Visitor(mail_client, visitor={"external_id": "cust-1042", "user_hash": "0" * 64})
     reply = handoff(impostor)
 
-    assert reply["text"].startswith(opening("handoff_ask_email", "en"))
+    assert PHRASES["en"]["email_offer"] in reply["text"]
+    assert "jana@example.com" not in reply["text"]

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot.context import AppContext
 from bot.models import Conversation, Handoff, utcnow
+from bot.phrases import PHRASES
 from tests.conftest import Visitor
 
 # With the hash embedder on the sample knowledge base these land in the "torn" zone.
@@ -45,16 +46,27 @@ def feedback(visitor: Visitor, message_id: str, helpful: bool) -> Any:
     )
 
 
-def test_after_a_handoff_the_bot_stays_quiet(visitor: Visitor) -> None:
+def test_in_the_queue_the_bot_answers_what_it_can_and_acknowledges_detail_once(
+    visitor: Visitor,
+) -> None:
+    """The rule of `bot.handoff.while_with_team`: every kind of message gets what it needs,
+    but five lines of detail get one acknowledgement, not five."""
     visitor.say("talk to a human")
 
-    for text in (CLEAR, "where is my parcel", "thanks", "???"):
-        turn = visitor.say(text)
-        assert turn["reply"] is None
-        assert turn["message"]["text"] == text
+    answer = visitor.say(CLEAR)["reply"]
+    assert answer["kind"] == "answer"  # a question the knowledge base answers
+    ack = visitor.say("it is order 4711")["reply"]
+    assert (ack["kind"], ack["text"]) == ("ack", PHRASES["en"]["queue_ack"])
+    for detail in ("4711", "the blue one, size M", "it never arrived"):
+        assert visitor.say(detail)["reply"] is None  # acknowledged already
+    person = visitor.say("can I talk to a human please")["reply"]
+    assert person["text"].startswith("You're already in the queue for our support team")
+    assert visitor.say("bought last week")["reply"]["kind"] == "ack"  # a new stretch
+    assert visitor.say("thanks")["reply"]["text"] == PHRASES["en"]["thanks"]
+
     data = visitor.messages()
     assert data["status"] == "waiting"
-    assert [m["role"] for m in data["messages"][-4:]] == ["visitor"] * 4
+    assert [m["kind"] for m in data["messages"]].count("handoff") == 1
 
 
 def test_the_handoff_button_twice_is_a_conflict(client: TestClient, visitor: Visitor) -> None:

@@ -159,9 +159,9 @@ def test_presence_can_be_set_away_and_back(client: TestClient, context: AppConte
         agent = agents.get_agent_by_email(session=session, email="anna@example.com")
         assert agent is not None
         assert agent.presence == "away"
-    # Away agents do not count: a handoff now promises an email answer.
+    # Away agents do not count: a handoff now promises an answer later (no mail channel here).
     reply = Visitor(client).say("talk to a human")["reply"]
-    assert reply["handoff"]["mode"] == "email"
+    assert reply["handoff"]["mode"] == "later"
     anna.post("/console/presence", presence="online")
     reply = Visitor(client).say("talk to a human")["reply"]
     assert reply["handoff"]["mode"] == "live"

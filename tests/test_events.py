@@ -109,7 +109,7 @@ def test_a_handoff_sends_a_status_event(http: httpx.Client) -> None:
 
     status = next(e for e in events if e["event"] == "status")["data"]
     assert status["status"] == "waiting"
-    assert status["handoff"]["mode"] in ("live", "email")
+    assert status["handoff"]["mode"] in ("live", "later", "email")
 
 
 @pytest.mark.parametrize("resume", ["header", "query"])

@@ -22,7 +22,7 @@ from bot.phrases import say
 from tests.conftest import Visitor, free_port, make_settings
 from tests.console_helpers import ConsoleAgent, make_agent, user_hash
 
-ASK = say("handoff_ask_email", "en", time="{time}").split("{time}")[0]
+OFFER = say("email_offer", "en")
 
 
 class Sink:
@@ -77,15 +77,16 @@ def test_email_asked_once_validated_and_never_again(
     visitor = Visitor(client)
     reply = visitor.say("talk to a human")["reply"]
     assert reply["handoff"]["mode"] == "email"  # nobody is online
-    assert reply["text"].startswith(ASK)
+    assert OFFER in reply["text"]
 
-    assert visitor.say("it is about order 1234")["reply"] is None  # detail, not an address
+    assert visitor.say("it is about order 1234")["reply"]["kind"] == "ack"  # not an address
     invalid = visitor.say("jana@")["reply"]
     assert invalid["text"] == say("email_invalid", "en")
     thanks = visitor.say("sure: jana@example.com")["reply"]
-    assert thanks["text"].startswith("Thank you! We'll reply to jana@example.com by ")
-    assert visitor.say("other@example.com")["reply"] is None  # taken once, not asked again
-    assert visitor.say("anything else?")["reply"] is None
+    assert thanks["text"].startswith("Thank you! We'll answer by ")
+    assert "by email to jana@example.com" in thanks["text"]
+    assert visitor.say("other@example.com")["reply"]["kind"] == "ack"  # taken once only
+    assert visitor.say("anything else?")["reply"] is None  # acknowledged already
 
     # Handed off again later (still nobody online): the address is known, so no question.
     make_agent(context, "anna@example.com", "Anna")
@@ -100,7 +101,8 @@ def test_email_asked_once_validated_and_never_again(
         "email": "jana@example.com",
     }
     assert "jana@example.com" in again["text"]
-    assert sum(text.startswith(ASK) for text in _texts(visitor)) == 1
+    handoffs = [m for m in visitor.messages()["messages"] if m["kind"] == "handoff"]
+    assert [OFFER in m["text"] for m in handoffs] == [True, False]
     with context.db.session() as session:
         conversation = session.get(Conversation, visitor.id)
         assert conversation is not None
@@ -113,8 +115,9 @@ def test_no_email_question_when_someone_is_online(client: TestClient, context: A
     visitor = Visitor(client)
     reply = visitor.say("talk to a human")["reply"]
     assert reply["handoff"]["mode"] == "live"
-    assert reply["text"] == say("handoff_live", "en", minutes=reply["handoff"]["wait_minutes"])
-    assert visitor.say("my mail is jana@example.com")["reply"] is None
+    assert reply["text"].endswith(say("handoff_live", "en", when="in about 2 minutes"))
+    assert reply["handoff"]["wait_minutes"] == 2  # the default response time, one agent
+    assert visitor.say("my mail is jana@example.com")["reply"]["kind"] == "ack"
     with context.db.session() as session:
         conversation = session.get(Conversation, visitor.id)
         assert conversation is not None and not conversation.email_asked
@@ -135,9 +138,12 @@ def test_verified_customer_is_never_asked_for_their_email(
     reply = visitor.say("talk to a human")["reply"]
     assert reply["handoff"]["mode"] == "email"
     assert reply["handoff"]["email"] == "jana@example.com"
-    assert not reply["text"].startswith(ASK)
+    assert OFFER not in reply["text"]
     assert "jana@example.com" in reply["text"]
-    assert visitor.say("thanks, jana2@example.com is better")["reply"] is None
+    visitor.say("thanks, jana2@example.com is better")
+    with context.db.session() as session:
+        conversation = session.get(Conversation, visitor.id)
+        assert conversation is not None and conversation.contact_email == "jana@example.com"
 
 
 def test_agent_reply_to_an_email_handoff_is_also_emailed(

@@ -35,7 +35,8 @@ def test_same_placeholders_in_every_language(key: str) -> None:
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_say_fills_every_placeholder(lang: str) -> None:
     values = {"name": "Anna", "minutes": 3, "email": "a@example.com", "time": "12:00",
-              "language": "English"}
+              "language": "English", "when": "by 12:00", "city": "Berlin", "day": "Monday",
+              "clock": "12:00", "hour": "12", "minute": "00"}
     for key in PHRASES[lang]:
         text = say(key, lang, **values)
         assert "{" not in text and "}" not in text, f"{lang}:{key}"

@@ -1,25 +1,34 @@
 // The lines around the log: whom the visitor talks to or waits for, typing, offline, notices.
 
 export function createStatusLine({ ui, t, lang }) {
-  function formatTime(iso) {
-    if (!iso) return '';
-    const date = new Date(iso);
-    if (Number.isNaN(date.getTime())) return '';
-    // In the visitor's own time zone; the weekday only when it is not today.
-    const options = { hour: '2-digit', minute: '2-digit' };
-    if (date.toDateString() !== new Date().toDateString()) options.weekday = 'short';
-    return new Intl.DateTimeFormat(lang, options).format(date);
+  // The promised time in the business time zone the server names, so the header says what
+  // the handoff message said ("tomorrow at 10:00 (Berlin time)") whatever the visitor's own
+  // zone; worked out now, so it still reads right after midnight.
+  function formatTime({ answer_by: iso, time_zone: timeZone, zone_name: zone }) {
+    const date = new Date(iso || '');
+    if (!timeZone || Number.isNaN(date.getTime())) return '';
+    try {
+      const fmt = (options) => new Intl.DateTimeFormat(lang, { timeZone, ...options }).format(date);
+      const ymd = (d) => Date.parse(new Intl.DateTimeFormat('en-CA', { timeZone }).format(d));
+      const days = Math.round((ymd(date) - ymd(new Date())) / 864e5);
+      let day = days > 1 ? fmt({ weekday: 'long' })
+        : new Intl.RelativeTimeFormat(lang, { numeric: 'auto' }).format(Math.max(days, 0), 'day');
+      if (days >= 7) day = t('nextWeek', { day });
+      const clock = fmt({ hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+      return `${t('dayAt', { day, clock })} (${zone || timeZone})`;
+    } catch {
+      return ''; // a zone this browser does not know
+    }
   }
 
   function render({ status, handoff, agent }) {
     const name = agent?.name || t('agent');
     let text = t('statusBot');
     if (status === 'waiting') {
-      if (handoff?.mode === 'email') {
-        text = handoff.email ? t('waitEmailTo', { email: handoff.email }) : t('waitEmail');
-        const by = formatTime(handoff.answer_by);
-        if (by) text += ` ${t('answerBy', { time: by })}`;
-      } else if (handoff?.wait_minutes != null) {
+      const time = handoff && handoff.mode !== 'live' ? formatTime(handoff) : '';
+      if (time && handoff.email) text = t('waitEmailTo', { time, email: handoff.email });
+      else if (time) text = t('waitLater', { time });
+      else if (handoff?.wait_minutes != null) {
         text = t('waitMinutes', { n: Math.max(1, handoff.wait_minutes) });
       } else {
         text = t('waitSoon');

@@ -4,6 +4,7 @@
 
 import { ApiError, NetworkError } from './panel-api.js';
 import { createConversation } from './panel-conversation.js';
+import { createEmailField } from './panel-email.js';
 import { EMBEDDED, HOST, listen, post } from './panel-host.js';
 import { pickLanguage, translatePage, translator } from './panel-i18n.js';
 import { createLog } from './panel-log.js';
@@ -35,6 +36,7 @@ const ui = {
   notice: $('notice'),
   conn: $('conn'),
   close: $('close'),
+  email: $('email'),
 };
 
 const frame = { open: !EMBEDDED, unread: store.get('unread', 0) };
@@ -86,10 +88,12 @@ const chat = createConversation({
 });
 const unsent = createUnsent({ chat, log, status });
 const rating = createRating({ ui, t, chat, log, notify: status.notify });
+const email = createEmailField({ ui, t, send: (address) => unsent.add(address) });
 
 function renderStatus() {
   status.render(chat.state);
   rating.render();
+  email.render(chat.state);
 }
 
 // ---- the loader's messages -------------------------------------------------------------------

@@ -15,11 +15,11 @@ def test_person_joins_replies_live_and_chat_is_rated(widget, host, bot):
     widget.open()
     widget.panel.get_by_role("button", name="Talk to a person").click()
 
-    # Waiting, with the promised time (or the email promise outside business hours).
+    # Waiting, with the promised time (or, with nobody online, the time the team answers by).
     handoff = widget.log.locator(".from-bot.kind-handoff")
     expect(handoff).to_be_visible()
     status = widget.panel.locator("#status")
-    expect(status).to_have_text(re.compile(r"Waiting for a person|reply by email"))
+    expect(status).to_have_text(re.compile(r"Waiting for a person|answer here by"))
     messages = widget.api("/messages")["messages"]
     promised = next(m["handoff"] for m in messages if m["kind"] == "handoff")
     if promised["mode"] == "live" and promised["wait_minutes"] is not None:

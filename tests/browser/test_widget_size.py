@@ -17,7 +17,9 @@ def test_loader_under_10_kb():
 
 def test_panel_under_60_kb():
     files = [WIDGET / "panel.html", WIDGET / "panel.css", *WIDGET.glob("panel*.js")]
-    assert sum(f.stat().st_size for f in files) < 60 * 1024
+    # 60 KB until issue 13 added the email field and the header's time in the business time
+    # zone (~4.6 KB); raised modestly rather than measured gzipped, as the server does not gzip.
+    assert sum(f.stat().st_size for f in files) < 66 * 1024
 
 
 def test_no_html_parsing_of_text_and_no_eval():
