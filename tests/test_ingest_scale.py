@@ -57,7 +57,8 @@ def test_ivf_finds_what_exact_search_finds() -> None:
     queries = data[:50] + 0.05 * rng.standard_normal((50, 32)).astype(np.float32)
     flat, _ = build_dense(data, 32, "flat")
     ivf, info = build_dense(data, 32, "ivf")
-    assert info["type"] == "ivf" and info["nprobe"] >= 1 and ivf.nprobe == info["nprobe"]
+    assert info["type"] == "ivf" and ivf.nprobe == info["nprobe"]
+    assert info["recall_at_10"] >= 0.99  # measured at build time, nprobe raised until it holds
     _, exact = flat.search(queries, 10)
     _, found = ivf.search(queries, 10)
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact, found, strict=True)])
