@@ -48,11 +48,11 @@ FORMAT = 1
 CURRENT = "CURRENT"
 _MANIFEST = "manifest.json"
 _CALIBRATION = "calibration.json"
-# Exact search costs time in proportion to the chunks; past this many, an inverted-file index
-# (IVF: vectors bucketed by k-means, a query scans the `nprobe` nearest buckets) answers in a
-# fraction of the time with recall@10 >= 0.98. IVF rather than HNSW because every publish
-# rebuilds the dense index: IVF builds in seconds where HNSW takes minutes on this machine
-# (figures: benchmarks/index_scale.py and the README).
+# Exact search costs time in proportion to the chunks (at 100,000 about 50x IVF's time on this
+# machine); past this many, an inverted-file index (IVF: vectors bucketed by k-means, a query
+# scans the `nprobe` nearest buckets) keeps recall@10 >= 0.98. IVF rather than HNSW because
+# every publish rebuilds the dense index and IVF builds several times faster. At 500,000
+# generated chunks IVF needs most buckets for the recall (README, "Large knowledge bases").
 EXACT_MAX_CHUNKS = 20_000
 IVF_NPROBE = 64  # the least buckets scanned; more where the data needs them for the recall
 IVF_RECALL_TARGET = 0.99  # recall@10 against exact search, on chunks of the index as queries
