@@ -38,6 +38,9 @@ class Settings(IngestSettings):
     # Storage and events
     database_url: str = "sqlite:///var/supportbot.sqlite3"
     redis_url: str | None = None
+    # Every Redis key and channel starts with this: servers of two sites (or two test runs)
+    # can share one Redis without hearing each other's events or counting each other's hits.
+    redis_prefix: str = Field("supportbot:", min_length=1, max_length=100)
 
     # Chat
     max_message_chars: int = Field(2000, ge=10, le=100_000)

@@ -69,7 +69,7 @@ class AppContext:
             languages=settings.languages,
             default_language=settings.default_language,
         )
-        bus = bus or make_bus(settings.redis_url)
+        bus = bus or make_bus(settings.redis_url, prefix=settings.redis_prefix)
         composer = composer or make_composer(
             settings.llm_provider,
             settings.llm_model,
@@ -80,7 +80,9 @@ class AppContext:
         if settings.redis_url:
             import redis
 
-            limiter = RedisRateLimiter(redis.Redis.from_url(settings.redis_url))
+            limiter = RedisRateLimiter(
+                redis.Redis.from_url(settings.redis_url), prefix=f"{settings.redis_prefix}rl:"
+            )
         chat = ChatService(
             db=db, index=index, composer=composer, bus=bus, settings=settings, clock=clock
         )

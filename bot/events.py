@@ -154,5 +154,5 @@ class _RedisSubscription:
         return None
 
 
-def make_bus(redis_url: str | None) -> EventBus:
-    return RedisBus(redis_url) if redis_url else InProcessBus()
+def make_bus(redis_url: str | None, *, prefix: str = "supportbot:") -> EventBus:
+    return RedisBus(redis_url, prefix) if redis_url else InProcessBus()

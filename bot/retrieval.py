@@ -167,7 +167,10 @@ class Retriever:
         """The raw dense and lexical hits for a query, before any weighting."""
         k = min(DENSE_K, len(self.index.chunks))
         sims, rows = self.index.dense.search(query, k)
-        return Evidence(rows[0], sims[0], self._lexical(text, lang), self._topics(text, query))
+        found = rows[0] >= 0  # an IVF index marks places it found no chunk for with -1
+        return Evidence(
+            rows[0][found], sims[0][found], self._lexical(text, lang), self._topics(text, query)
+        )
 
     def _topics(self, text: str, query: np.ndarray) -> dict[str, float]:
         """The classifier's likeliest topics with their probabilities."""

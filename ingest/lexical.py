@@ -18,6 +18,7 @@ from typing import Any
 import bm25s
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 import Stemmer
 from bm25s.stopwords import STOPWORDS_DANISH, STOPWORDS_EN_PLUS, STOPWORDS_GERMAN
 
@@ -153,6 +154,7 @@ class LexicalIndex:
     lang: str
     bm25: Any
     rows: npt.NDArray[np.int64]
+    counts: TermCounts | None = None  # how it was built; saved so the next publish can reuse it
 
     @property
     def vocabulary(self) -> Vocabulary:
@@ -230,20 +232,147 @@ def read_tokens(path: Path) -> list[list[str]] | None:
     return [line.split() for line in path.read_text(encoding="utf-8").split("\n")[:-1]]
 
 
+# BM25 as bm25s scores it by default (method and idf "lucene"); `bm25_from_counts` builds the
+# same score matrix from word counts with array operations instead of a Python loop per chunk.
+_K1, _B = 1.5, 0.75
+COUNTS_FILE = "counts.npz"
+
+
+@dataclass
+class TermCounts:
+    """How often each word occurs in each chunk of one language: a sparse chunks x words matrix
+    and the words of its columns. A publish keeps the rows of unchanged chunks and counts only
+    the new ones; the BM25 statistics (document frequencies, average length) are then worked
+    out over the whole matrix at array speed."""
+
+    words: list[str]
+    matrix: sp.csr_matrix
+
+    @classmethod
+    def count(cls, docs: Sequence[list[str]], words: Sequence[str] = ()) -> TermCounts:
+        """Count `docs` (a chunk without words counts as the one word ""), numbering words
+        after `words` so the result can be stacked with counts that use those."""
+        ids = {w: i for i, w in enumerate(words)}
+        indptr = np.zeros(len(docs) + 1, dtype=np.int64)
+        flat: list[int] = []
+        for i, doc in enumerate(docs):
+            flat.extend(ids.setdefault(w, len(ids)) for w in (doc or [""]))
+            indptr[i + 1] = len(flat)
+        data = np.ones(len(flat), dtype=np.int32)
+        matrix = sp.csr_matrix(
+            (data, np.asarray(flat, dtype=np.int32), indptr), shape=(len(docs), len(ids))
+        )
+        matrix.sum_duplicates()  # repeated words become counts
+        return cls(list(ids), matrix)
+
+    def rows(self, rows: npt.NDArray[np.int64]) -> TermCounts:
+        return TermCounts(self.words, self.matrix[rows])
+
+    def compact(self) -> TermCounts:
+        """Drop words no chunk uses any more (their articles changed or went away)."""
+        used = np.bincount(self.matrix.indices, minlength=len(self.words)) > 0
+        if used.all():
+            return self
+        return TermCounts(
+            [w for w, u in zip(self.words, used, strict=True) if u], self.matrix[:, used].tocsr()
+        )
+
+    def save(self, path: Path) -> None:
+        m = self.matrix
+        np.savez(
+            path, indptr=m.indptr, indices=m.indices, data=m.data, words=np.asarray(self.words)
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> TermCounts:
+        with np.load(path, allow_pickle=False) as f:
+            words = [str(w) for w in f["words"]]
+            matrix = sp.csr_matrix(
+                (f["data"], f["indices"], f["indptr"]), shape=(len(f["indptr"]) - 1, len(words))
+            )
+        return cls(words, matrix)
+
+
+def merge_counts(
+    tokens: Sequence[list[str]], previous: TermCounts | None, reuse: Sequence[int]
+) -> TermCounts:
+    """The counts of chunks whose words are `tokens`. Where `reuse[i]` >= 0, chunk i is that
+    row of `previous` (an unchanged chunk): its row is copied, not counted again."""
+    source = np.asarray(reuse, dtype=np.int64)
+    kept = np.flatnonzero(source >= 0) if previous is not None else np.zeros(0, dtype=np.int64)
+    fresh = np.setdiff1d(np.arange(len(tokens)), kept)
+    known = previous.words if previous is not None else []
+    counted = TermCounts.count([tokens[i] for i in fresh], known)
+    parts = [counted.matrix]
+    if previous is not None and len(kept):
+        old = previous.matrix[source[kept]]
+        parts.insert(
+            0,
+            sp.csr_matrix(
+                (old.data, old.indices, old.indptr), shape=(len(kept), len(counted.words))
+            ),
+        )
+    stacked = sp.vstack(parts, format="csr")
+    position = np.empty(len(tokens), dtype=np.int64)
+    position[np.concatenate([kept, fresh])] = np.arange(len(tokens))
+    return TermCounts(counted.words, stacked[position]).compact()
+
+
+def bm25_from_counts(counts: TermCounts) -> Any:
+    """A `bm25s.BM25` whose score matrix is the one `bm25s.BM25().index(tokens)` would build
+    (method and idf "lucene", k1 1.5, b 0.75), computed from the counts in array operations."""
+    m = counts.matrix.tocsr()
+    n_docs = m.shape[0]
+    lengths = np.asarray(m.sum(axis=1), dtype=np.float64).ravel()
+    avg = float(lengths.mean()) if n_docs else 1.0
+    df = np.bincount(m.indices, minlength=m.shape[1]).astype(np.float64)
+    idf = np.log(1 + (n_docs - df + 0.5) / (df + 0.5))
+    tf = m.data.astype(np.float64)
+    norm = np.repeat(_K1 * ((1 - _B) + _B * lengths / avg), np.diff(m.indptr))
+    scores = sp.csr_matrix(
+        ((idf[m.indices] * tf / (norm + tf)).astype(np.float32), m.indices, m.indptr),
+        shape=m.shape,
+    ).tocsc()
+    bm25 = bm25s.BM25()
+    bm25.scores = {
+        "data": scores.data.astype(np.float32),
+        "indices": scores.indices.astype(np.int32),
+        "indptr": scores.indptr.astype(np.int32),
+        "num_docs": n_docs,
+    }
+    bm25.vocab_dict = {w: i for i, w in enumerate(counts.words)}
+    bm25.unique_token_ids_set = set(bm25.vocab_dict.values())
+    bm25.nonoccurrence_array = None  # only BM25L and BM25+ have one
+    return bm25
+
+
 def build_lexical(
-    texts: Sequence[str], langs: Sequence[str], tokens: Sequence[list[str]] | None = None
+    texts: Sequence[str],
+    langs: Sequence[str],
+    tokens: Sequence[list[str]] | None = None,
+    previous: dict[str, tuple[TermCounts, npt.NDArray[np.int64]]] | None = None,
+    reuse_from: Sequence[int] | None = None,
 ) -> dict[str, LexicalIndex]:
-    """One BM25 index per language over the given chunk texts (or their words)."""
+    """One BM25 index per language over the given chunk texts (or their words).
+
+    With `previous` (a version's counts per language, with the chunk rows they belong to,
+    from `load_counts`) and `reuse_from` (per chunk, its row in that version, or -1), the word
+    counts of unchanged chunks are copied instead of counted."""
     words = tokens if tokens is not None else chunk_tokens(texts, langs)
     by_lang: dict[str, list[int]] = {}
     for row, lang in enumerate(langs):
         by_lang.setdefault(lang, []).append(row)
     indexes = {}
     for lang, rows in sorted(by_lang.items()):
-        bm25 = bm25s.BM25()
-        corpus = [words[r] or [""] for r in rows]
-        bm25.index(corpus, show_progress=False)
-        indexes[lang] = LexicalIndex(lang, bm25, np.asarray(rows, dtype=np.int64))
+        old_counts, reuse = None, [-1] * len(rows)
+        if previous and reuse_from is not None and lang in previous:
+            old_counts, old_rows = previous[lang]
+            local = {int(g): i for i, g in enumerate(old_rows)}
+            reuse = [local.get(reuse_from[r], -1) for r in rows]
+        counts = merge_counts([words[r] for r in rows], old_counts, reuse)
+        indexes[lang] = LexicalIndex(
+            lang, bm25_from_counts(counts), np.asarray(rows, dtype=np.int64), counts
+        )
     return indexes
 
 
@@ -253,7 +382,25 @@ def save_lexical(indexes: dict[str, LexicalIndex], folder: Path) -> None:
         target.mkdir(parents=True, exist_ok=True)
         index.bm25.save(str(target), show_progress=False)
         np.save(target / "rows.npy", index.rows)
+        if index.counts is not None:
+            index.counts.save(target / COUNTS_FILE)
     (folder / "languages.json").write_text(json.dumps(sorted(indexes)), encoding="utf-8")
+
+
+def load_counts(folder: Path) -> dict[str, tuple[TermCounts, npt.NDArray[np.int64]]] | None:
+    """Each language's word counts and the chunk rows they belong to, without loading BM25;
+    None for a version saved without them."""
+    try:
+        langs = json.loads((folder / "languages.json").read_text(encoding="utf-8"))
+        return {
+            lang: (
+                TermCounts.load(folder / lang / COUNTS_FILE),
+                np.load(folder / lang / "rows.npy"),
+            )
+            for lang in langs
+        }
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def load_lexical(folder: Path) -> dict[str, LexicalIndex]:

@@ -135,6 +135,8 @@ def ingest(
             manifest=manifest,
             known_tokens=known_tokens,
             classifier=topics,
+            previous=previous,
+            reuse_from=reuse_from,
         )
         publish(options.index_dir, report.version)
         report.published = True

@@ -130,6 +130,22 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
     )
 
 
+@cli.command()
+def migrate() -> None:
+    """Bring the database schema up to date (Alembic), then exit.
+
+    Each server also does this as it starts (several at once take turns on PostgreSQL); run it
+    on its own before a rolling restart so no worker serves a half-migrated database."""
+    from bot.db import Database, create_schema
+
+    db = Database(_settings().database_url)
+    try:
+        create_schema(db.engine)
+    finally:
+        db.dispose()
+    click.echo("database schema is up to date")
+
+
 @cli.group()
 def agents() -> None:
     """Support agents who log in to the console."""
