@@ -16,10 +16,12 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bot import security
 from bot.config import Settings, get_settings
 from bot.console.auth import LoginRequired
 from bot.context import AppContext
 from bot.errors import SupportbotError
+from bot.redact import install_log_redaction
 from bot.routes import agent_api, chat, console, health
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ _STATUS_CODES = {
 
 def create_app(settings: Settings | None = None, *, context: AppContext | None = None) -> FastAPI:
     """Build the app. Pass `context` (tests) to inject a hash embedder, a clock or a bus."""
+    install_log_redaction()
     settings = settings or (context.settings if context else get_settings())
     ctx = context or AppContext.build(settings)
 
@@ -62,7 +65,10 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     app.state.context = ctx
     _install_routes(app)
     _install_errors(app)
-    _install_widget(app, settings.allowed_origins)
+    _install_widget(app)
+    security.install(
+        app, allowed_origins=settings.allowed_origins, public_base_url=settings.public_base_url
+    )
     return app
 
 
@@ -111,30 +117,10 @@ def _describe(error: dict[str, Any]) -> str:
     return f"{where}: {error.get('msg')}" if where else str(error.get("msg"))
 
 
-PANEL_PATH = "/widget/panel.html"
-
-
-def panel_frame_ancestors(allowed_origins: tuple[str, ...]) -> str | None:
-    """The CSP that limits which sites may show the chat panel in their page: the bot's own
-    (the demo page) and `allowed_origins`. None, so any site may, when that is empty."""
-    if not allowed_origins:
-        return None
-    return "frame-ancestors 'self' " + " ".join(allowed_origins)
-
-
-def _install_widget(app: FastAPI, allowed_origins: tuple[str, ...] = ()) -> None:
+def _install_widget(app: FastAPI) -> None:
     if not WIDGET_DIR.is_dir():
         return
     app.mount("/widget", StaticFiles(directory=WIDGET_DIR), name="widget")
-    policy = panel_frame_ancestors(allowed_origins)
-    if policy is not None:
-
-        @app.middleware("http")
-        async def _frame_ancestors(request: Request, call_next: Any) -> Response:
-            response: Response = await call_next(request)
-            if request.url.path == PANEL_PATH:
-                response.headers["Content-Security-Policy"] = policy
-            return response
 
     @app.get("/demo", include_in_schema=False)
     async def demo() -> FileResponse:

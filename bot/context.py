@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from bot.access import StreamTickets
 from bot.answer import AnswerComposer, make_composer
 from bot.config import Settings
 from bot.conversation import ChatService, Clock, system_clock
@@ -25,7 +26,15 @@ from bot.deliveries import HTTP_TIMEOUT_SECONDS, DeliveryWorker, Mailer, SmtpMai
 from bot.desk import AgentDesk
 from bot.events import EventBus, make_bus
 from bot.language import warm_up as warm_up_language
-from bot.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from bot.ratelimit import (
+    Counters,
+    LoginThrottle,
+    MemoryCounters,
+    MemoryRateLimiter,
+    RateLimiter,
+    RedisCounters,
+    RedisRateLimiter,
+)
 from bot.serving import IndexHolder
 from ingest.embed import Embedder, make_embedder
 
@@ -45,6 +54,8 @@ class AppContext:
     chat: ChatService
     desk: AgentDesk
     deliveries: DeliveryWorker
+    logins: LoginThrottle
+    tickets: StreamTickets
     background: list[asyncio.Task[Any]] = field(default_factory=list)
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
@@ -75,12 +86,19 @@ class AppContext:
             settings.llm_model,
             timeout=settings.llm_timeout_seconds,
             max_chars=settings.answer_max_chars,
+            redact_input=settings.redact_llm_input,
         )
         limiter: RateLimiter = MemoryRateLimiter()
+        counters: Counters = MemoryCounters()
         if settings.redis_url:
             import redis
 
-            limiter = RedisRateLimiter(redis.Redis.from_url(settings.redis_url))
+            shared = redis.Redis.from_url(settings.redis_url, socket_timeout=2)
+            limiter, counters = RedisRateLimiter(shared), RedisCounters(shared)
+        logins = LoginThrottle(
+            counters, free=settings.login_free_failures, max_delay=settings.login_max_delay_seconds
+        )
+        tickets = StreamTickets(settings.secret_key, counters)
         chat = ChatService(
             db=db, index=index, composer=composer, bus=bus, settings=settings, clock=clock
         )
@@ -92,7 +110,19 @@ class AppContext:
             db=db, settings=settings, client=http, mailer=mailer, clock=clock
         )
         context = cls(
-            settings, clock, db, embedder, index, bus, composer, limiter, chat, desk, deliveries
+            settings,
+            clock,
+            db,
+            embedder,
+            index,
+            bus,
+            composer,
+            limiter,
+            chat,
+            desk,
+            deliveries,
+            logins=logins,
+            tickets=tickets,
         )
         context._closers.append(http.close)
         return context

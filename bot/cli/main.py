@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from bot.config import Settings, get_settings
+from bot.redact import install_log_redaction
 from ingest.cli import ingest_command
 
 
@@ -28,6 +29,7 @@ def _settings() -> Settings:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """supportbot: a support chat that answers from your knowledge base."""
+    install_log_redaction()
 
 
 # The editors' command lives with ingestion (`python -m ingest` is the same command); here it
@@ -113,7 +115,9 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
         workers=workers,
         reload=reload,
         log_level="info",
-        proxy_headers=True,
+        # X-Forwarded-For is read by the app, and only from SUPPORTBOT_TRUSTED_PROXIES
+        # (uvicorn's own handling would trust any local connection)
+        proxy_headers=False,
     )
 
 
