@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from bot import privacy
 from bot.access import StreamTickets
 from bot.answer import AnswerComposer, make_composer
 from bot.config import Settings
@@ -144,6 +145,8 @@ class AppContext:
         webhooks and emails. Called by the app's lifespan, once."""
         self._run(self.watch_index())
         self._run(self.deliveries.run())
+        if self.settings.retention_days:
+            self._run(self.purge_expired())
 
     def _run(self, work: Coroutine[Any, Any, None]) -> None:
         self.background.append(asyncio.create_task(work))
@@ -159,6 +162,23 @@ class AppContext:
                     )
             except Exception:
                 log.exception("index refresh failed; still serving the previous version")
+
+    async def purge_expired(self) -> None:
+        """Delete conversations older than `retention_days`, now and every poll interval."""
+        days = self.settings.retention_days
+        assert days is not None
+        while True:
+            try:
+                counts = await asyncio.to_thread(self.purge_once, days)
+                if any(counts.values()):
+                    log.info("retention: deleted %s", counts)
+            except Exception:
+                log.exception("retention purge failed; trying again later")
+            await asyncio.sleep(self.settings.retention_poll_seconds)
+
+    def purge_once(self, days: int) -> dict[str, int]:
+        with self.db.session() as session:
+            return privacy.purge(session=session, now=self.clock(), days=days)
 
     async def close(self) -> None:
         for task in self.background:

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from bot.cli.privacy import privacy_command
 from bot.config import Settings, get_settings
 from bot.redact import install_log_redaction
 from ingest.cli import ingest_command
@@ -35,6 +36,7 @@ def cli() -> None:
 # The editors' command lives with ingestion (`python -m ingest` is the same command); here it
 # reads the bot's settings, so an invalid bot setting stops it as it stops every command.
 cli.add_command(ingest_command(_settings))
+cli.add_command(privacy_command(_settings))
 
 
 @cli.group()
