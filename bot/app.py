@@ -14,13 +14,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot import security
 from bot.config import Settings, get_settings
 from bot.console.auth import LoginRequired
 from bot.context import AppContext
-from bot.errors import SupportbotError
+from bot.errors import SupportbotError, Unavailable
 from bot.redact import install_log_redaction
 from bot.routes import agent_api, chat, console, health
 
@@ -105,6 +106,17 @@ def _install_errors(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = _STATUS_CODES.get(exc.status_code, "error")
         return render(request, exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database_down(request: Request, exc: Exception) -> Response:
+        # No connection (PostgreSQL restarting, SQLite locked too long): fail fast with 503
+        # and let the pool reconnect on the next request (`pool_pre_ping`).
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        error = Unavailable("the database is not reachable right now; try again in a moment")
+        response = render(request, error.status, error.code, error.message)
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
