@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import glob
+import json
 import logging
 import os
 import shutil
@@ -22,6 +23,7 @@ from fastapi.testclient import TestClient
 from bot.app import create_app
 from bot.context import AppContext
 from bot.events import RedisBus
+from bot.models import Delivery
 from ingest.embed import HashEmbedder
 from tests.conftest import free_port, make_settings, need
 
@@ -210,3 +212,70 @@ def test_redis_down_falls_back_to_local_events_and_recovers(
     messages = [r.getMessage() for r in caplog.records]
     assert any("Redis unreachable" in m and "within this process" in m for m in messages)
     assert any("Redis reachable again" in m for m in messages)
+
+
+# -- the webhook receiver down for an hour -----------------------------------------------------
+
+
+def test_a_receiver_down_for_an_hour_gets_every_handoff_once_afterwards(
+    tmp_path: Path, sample_index: Path, database_url: str
+) -> None:
+    import datetime as dt
+
+    import httpx
+
+    from bot.deliveries import DELIVERY_HEADER
+    from tests.conftest import Visitor
+
+    # (outbox rows are stamped with the real time when queued, so the simulation starts now)
+    now = [dt.datetime.now(dt.UTC)]
+    down = [True]
+    received: list[tuple[str, str]] = []  # (delivery id, conversation id)
+    refused = [0]
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        if down[0]:
+            refused[0] += 1
+            raise httpx.ConnectError("connection refused", request=request)
+        body = json.loads(request.content)
+        received.append((request.headers[DELIVERY_HEADER], body["data"]["conversation_id"]))
+        return httpx.Response(204)
+
+    settings = make_settings(
+        tmp_path, index_dir=sample_index, database_url=database_url,
+        webhook_url="https://hooks.example/handoff", delivery_poll_seconds=0.05,
+        delivery_backoff_seconds=5, delivery_backoff_max_seconds=600,
+    )
+    context = AppContext.build(
+        settings, embedder=HashEmbedder(64), clock=lambda: now[0],
+        webhook_transport=httpx.MockTransport(receiver),
+    )
+    with TestClient(create_app(context=context)) as client:
+        handed_off = []
+        for _ in range(12):
+            visitor = Visitor(client)
+            visitor.say("talk to a human")
+            handed_off.append(visitor.id)
+
+        def advance(seconds: float) -> None:
+            # The app's own worker runs too: a second deliverer racing this one, as a second
+            # process would.
+            now[0] += dt.timedelta(seconds=seconds)
+            context.deliveries.deliver_due(limit=100)
+
+        for _ in range(120):  # one simulated hour, a look every 30 s
+            advance(30)
+        attempts_while_down = refused[0]
+        down[0] = False
+        for _ in range(60):  # the next ten minutes (the backoff is capped at 600 s)
+            advance(10)
+        time.sleep(0.5)  # let a round of the background worker in flight finish
+        with context.db.session() as session:
+            left = [(d.attempts, d.last_error, d.next_attempt_at, now[0])
+                    for d in session.query(Delivery).filter(Delivery.delivered_at.is_(None))]
+
+    assert not left, left[:3]
+    assert sorted(c for _, c in received) == sorted(handed_off)  # every one, exactly once
+    assert len({d for d, _ in received}) == len(received)
+    # backoff, not hammering: 12 items over an hour at 5, 10, 20 ... 600 s
+    assert 12 * 5 <= attempts_while_down <= 12 * 20
