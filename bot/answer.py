@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.redact import redact
 from ingest.documents import Article, Chunk
 
 log = logging.getLogger(__name__)
@@ -119,10 +120,13 @@ class ChatModelComposer:
     the extractive answer is used instead, so the visitor always gets a grounded reply.
     """
 
-    def __init__(self, model: Any, *, timeout: float, fallback: AnswerComposer):
+    def __init__(
+        self, model: Any, *, timeout: float, fallback: AnswerComposer, redact_input: bool = True
+    ):
         self.model = model
         self.timeout = timeout
         self.fallback = fallback
+        self.redact_input = redact_input  # the visitor's e-mail, phone, IBAN, card: not sent
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="llm")
 
     def compose(self, question: str, passages: Sequence[Passage], lang: str) -> Composed:
@@ -130,7 +134,8 @@ class ChatModelComposer:
             f"[{i}] {p.article.title}\n{safe_markdown(p.text)}"
             for i, p in enumerate(passages[:3], 1)
         )
-        prompt = _PROMPT.format(lang=lang, sections=sections, question=question)
+        asked = redact(question) if self.redact_input else question
+        prompt = _PROMPT.format(lang=lang, sections=sections, question=asked)
         future = self._pool.submit(self.model.invoke, prompt)
         try:
             result = future.result(timeout=self.timeout)
@@ -153,6 +158,7 @@ def make_composer(
     timeout: float,
     max_chars: int,
     fake_responses: Sequence[str] | None = None,
+    redact_input: bool = True,
 ) -> AnswerComposer:
     """The composer the settings ask for; `none` (the default) is extractive only."""
     extractive = ExtractiveComposer(max_chars)
@@ -180,4 +186,4 @@ def make_composer(
         model = ChatOllama(model=model_name)
     else:
         raise RuntimeError(f"unknown LLM provider {provider!r}")
-    return ChatModelComposer(model, timeout=timeout, fallback=extractive)
+    return ChatModelComposer(model, timeout=timeout, fallback=extractive, redact_input=redact_input)

@@ -14,12 +14,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bot import security
 from bot.config import Settings, get_settings
 from bot.console.auth import LoginRequired
 from bot.context import AppContext
-from bot.errors import SupportbotError
+from bot.errors import SupportbotError, Unavailable
+from bot.redact import install_log_redaction
 from bot.routes import agent_api, chat, console, health
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,7 @@ _STATUS_CODES = {
 
 def create_app(settings: Settings | None = None, *, context: AppContext | None = None) -> FastAPI:
     """Build the app. Pass `context` (tests) to inject a hash embedder, a clock or a bus."""
+    install_log_redaction()
     settings = settings or (context.settings if context else get_settings())
     ctx = context or AppContext.build(settings)
 
@@ -62,7 +66,10 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     app.state.context = ctx
     _install_routes(app)
     _install_errors(app)
-    _install_widget(app, settings.allowed_origins)
+    _install_widget(app)
+    security.install(
+        app, allowed_origins=settings.allowed_origins, public_base_url=settings.public_base_url
+    )
     return app
 
 
@@ -109,6 +116,17 @@ def _install_errors(app: FastAPI) -> None:
         code = _STATUS_CODES.get(exc.status_code, "error")
         return render(request, exc.status_code, code, str(exc.detail))
 
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database_down(request: Request, exc: Exception) -> Response:
+        # No connection (PostgreSQL restarting, SQLite locked too long): fail fast with 503
+        # and let the pool reconnect on the next request (`pool_pre_ping`).
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        error = Unavailable("the database is not reachable right now; try again in a moment")
+        response = render(request, error.status, error.code, error.message)
+        response.headers["Retry-After"] = "5"
+        return response
+
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -120,30 +138,10 @@ def _describe(error: dict[str, Any]) -> str:
     return f"{where}: {error.get('msg')}" if where else str(error.get("msg"))
 
 
-PANEL_PATH = "/widget/panel.html"
-
-
-def panel_frame_ancestors(allowed_origins: tuple[str, ...]) -> str | None:
-    """The CSP that limits which sites may show the chat panel in their page: the bot's own
-    (the demo page) and `allowed_origins`. None, so any site may, when that is empty."""
-    if not allowed_origins:
-        return None
-    return "frame-ancestors 'self' " + " ".join(allowed_origins)
-
-
-def _install_widget(app: FastAPI, allowed_origins: tuple[str, ...] = ()) -> None:
+def _install_widget(app: FastAPI) -> None:
     if not WIDGET_DIR.is_dir():
         return
     app.mount("/widget", StaticFiles(directory=WIDGET_DIR), name="widget")
-    policy = panel_frame_ancestors(allowed_origins)
-    if policy is not None:
-
-        @app.middleware("http")
-        async def _frame_ancestors(request: Request, call_next: Any) -> Response:
-            response: Response = await call_next(request)
-            if request.url.path == PANEL_PATH:
-                response.headers["Content-Security-Policy"] = policy
-            return response
 
     @app.get("/demo", include_in_schema=False)
     async def demo() -> FileResponse:

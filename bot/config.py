@@ -5,6 +5,7 @@ defined in `ingest.settings` (ingestion must run without the bot) and inherited 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import re
 import socket
 from functools import lru_cache
@@ -79,6 +80,36 @@ class Settings(IngestSettings):
     public_url: str | None = None
     allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
     session_max_age_seconds: int = Field(12 * 3600, ge=60)
+    # Proxies (addresses or CIDRs) whose X-Forwarded-For names the client; nobody else's is read
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
+    # Console login: failures allowed per account and per address before each further
+    # attempt waits, doubling from 1 s up to the maximum
+    login_free_failures: int = Field(5, ge=1)
+    login_max_delay_seconds: float = Field(900.0, gt=0)
+
+    # Privacy: e-mail addresses, phone, IBAN and card numbers are always redacted in logs;
+    # these redact them also in stored visitor messages and in what a chat model is sent.
+    redact_transcripts: bool = False
+    redact_llm_input: bool = True
+    # Conversations untouched for this many days are deleted (None: kept)
+    retention_days: int | None = Field(None, ge=1)
+    retention_poll_seconds: float = Field(3600.0, gt=0)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(part.strip() for part in value.split(",") if part.strip())
+        if isinstance(value, list | tuple):
+            for part in value:
+                try:
+                    ipaddress.ip_network(str(part), strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"trusted_proxies: {part!r} is not an address or CIDR like 10.0.0.0/8"
+                    ) from None
+            return tuple(str(part) for part in value)
+        return value
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from bot import privacy
+from bot.access import StreamTickets
 from bot.answer import AnswerComposer, make_composer
 from bot.config import Settings
 from bot.conversation import ChatService, Clock, system_clock
@@ -25,7 +27,15 @@ from bot.deliveries import HTTP_TIMEOUT_SECONDS, DeliveryWorker, Mailer, SmtpMai
 from bot.desk import AgentDesk
 from bot.events import EventBus, make_bus
 from bot.language import warm_up as warm_up_language
-from bot.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from bot.ratelimit import (
+    Counters,
+    LoginThrottle,
+    MemoryCounters,
+    MemoryRateLimiter,
+    RateLimiter,
+    RedisCounters,
+    RedisRateLimiter,
+)
 from bot.serving import IndexHolder
 from ingest.embed import Embedder, make_embedder
 
@@ -45,6 +55,8 @@ class AppContext:
     chat: ChatService
     desk: AgentDesk
     deliveries: DeliveryWorker
+    logins: LoginThrottle
+    tickets: StreamTickets
     background: list[asyncio.Task[Any]] = field(default_factory=list)
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
@@ -75,14 +87,20 @@ class AppContext:
             settings.llm_model,
             timeout=settings.llm_timeout_seconds,
             max_chars=settings.answer_max_chars,
+            redact_input=settings.redact_llm_input,
         )
         limiter: RateLimiter = MemoryRateLimiter()
+        counters: Counters = MemoryCounters()
         if settings.redis_url:
             import redis
 
-            limiter = RedisRateLimiter(
-                redis.Redis.from_url(settings.redis_url), prefix=f"{settings.redis_prefix}rl:"
-            )
+            shared = redis.Redis.from_url(settings.redis_url, socket_timeout=2)
+            limiter = RedisRateLimiter(shared, prefix=f"{settings.redis_prefix}rl:")
+            counters = RedisCounters(shared, prefix=f"{settings.redis_prefix}n:")
+        logins = LoginThrottle(
+            counters, free=settings.login_free_failures, max_delay=settings.login_max_delay_seconds
+        )
+        tickets = StreamTickets(settings.secret_key, counters)
         chat = ChatService(
             db=db, index=index, composer=composer, bus=bus, settings=settings, clock=clock
         )
@@ -94,7 +112,19 @@ class AppContext:
             db=db, settings=settings, client=http, mailer=mailer, clock=clock
         )
         context = cls(
-            settings, clock, db, embedder, index, bus, composer, limiter, chat, desk, deliveries
+            settings,
+            clock,
+            db,
+            embedder,
+            index,
+            bus,
+            composer,
+            limiter,
+            chat,
+            desk,
+            deliveries,
+            logins=logins,
+            tickets=tickets,
         )
         context._closers.append(http.close)
         return context
@@ -116,6 +146,8 @@ class AppContext:
         webhooks and emails. Called by the app's lifespan, once."""
         self._run(self.watch_index())
         self._run(self.deliveries.run())
+        if self.settings.retention_days:
+            self._run(self.purge_expired())
 
     def _run(self, work: Coroutine[Any, Any, None]) -> None:
         self.background.append(asyncio.create_task(work))
@@ -131,6 +163,23 @@ class AppContext:
                     )
             except Exception:
                 log.exception("index refresh failed; still serving the previous version")
+
+    async def purge_expired(self) -> None:
+        """Delete conversations older than `retention_days`, now and every poll interval."""
+        days = self.settings.retention_days
+        assert days is not None
+        while True:
+            try:
+                counts = await asyncio.to_thread(self.purge_once, days)
+                if any(counts.values()):
+                    log.info("retention: deleted %s", counts)
+            except Exception:
+                log.exception("retention purge failed; trying again later")
+            await asyncio.sleep(self.settings.retention_poll_seconds)
+
+    def purge_once(self, days: int) -> dict[str, int]:
+        with self.db.session() as session:
+            return privacy.purge(session=session, now=self.clock(), days=days)
 
     async def close(self) -> None:
         for task in self.background:

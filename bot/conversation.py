@@ -29,6 +29,7 @@ from bot.live_events import PendingEvents
 from bot.models import Conversation, Message
 from bot.phrases import say
 from bot.policy import on_feedback
+from bot.redact import redact
 from bot.replies import BotReplies
 from bot.schemas import (
     MAX_ATTRIBUTES,
@@ -228,6 +229,8 @@ class ChatService:
                 f"text is {len(body.text)} characters; the limit is "
                 f"{self.settings.max_message_chars}"
             )
+        if self.settings.redact_transcripts:
+            body = body.model_copy(update={"text": redact(body.text)})
         events = PendingEvents()
         try:
             with self.db.session() as session:

@@ -31,7 +31,16 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # A server that is down must fail a request within seconds, not hang it (503, then the
+    # pool reconnects by itself once the server is back).
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=10,
+        connect_args={"connect_timeout": 5},
+    )
 
 
 def create_schema(engine: Engine) -> None:

@@ -48,3 +48,9 @@ class Unprocessable(SupportbotError):
 
 class TooManyRequests(SupportbotError):
     status, code = 429, "rate_limited"
+
+
+class Unavailable(SupportbotError):
+    """Something we depend on (the database) is down: retry shortly."""
+
+    status, code = 503, "unavailable"

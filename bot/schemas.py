@@ -223,6 +223,13 @@ class TurnPublic(BaseModel):
     reply: MessagePublic | None
 
 
+class StreamTicketPublic(BaseModel):
+    """A pass for one conversation's event stream: `GET .../events?ticket=...`."""
+
+    ticket: str
+    expires_in: int
+
+
 class MessagesPublic(BaseModel):
     messages: list[MessagePublic]
     status: str

@@ -65,19 +65,33 @@ def discover(kb_dir: Path) -> tuple[list[Path], list[Path]]:
     """Return (files to load, files skipped) below `kb_dir`, in a stable order.
 
     Hidden files and names starting with `_` are the editors' own (drafts, notes) and skipped,
-    as is a top-level README.
+    as is a top-level README. A file that is (or lies under) a link leading out of `kb_dir` is
+    refused: ingestion publishes what it reads, so it must not read the rest of the disk.
     """
     if not kb_dir.is_dir():
         raise KnowledgeBaseInvalid([Problem(str(kb_dir), 0, "knowledge-base folder not found")])
-    load, skipped = [], []
+    load, skipped, escaping = [], [], []
+    root = kb_dir.resolve()
     for path in sorted(kb_dir.rglob("*")):
         rel = path.relative_to(kb_dir)
         if not path.is_file() or any(p.startswith((".", "_")) for p in rel.parts):
+            continue
+        if not path.resolve().is_relative_to(root):  # a link out of the folder: never read it
+            escaping.append(
+                Problem(
+                    rel.as_posix(),
+                    0,
+                    f"links to {path.resolve()}, outside the knowledge-base folder; refused "
+                    "(copy the file into the folder instead)",
+                )
+            )
             continue
         if path.suffix.lower() in SUPPORTED_SUFFIXES and rel.as_posix().lower() != "readme.md":
             load.append(path)
         else:
             skipped.append(path)
+    if escaping:
+        raise KnowledgeBaseInvalid(escaping)
     return load, skipped
 
 
@@ -156,6 +170,19 @@ def _yaml_mistake(exc: yaml.YAMLError, *, first_line: int) -> tuple[int, str]:
     return problem_mark.line + first_line, reason
 
 
+def _unclosed_quote(text: str, delimiter: str) -> int | None:
+    """The line of the row whose opening quote is never closed, if any."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    start = 1
+    try:
+        for _ in reader:
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            return start
+    return None
+
+
 def _decode(data: bytes, rel: str) -> tuple[str, Problem | None]:
     try:
         return data.decode("utf-8-sig"), None
@@ -232,6 +259,11 @@ class _Context:
         return self.build(meta, parts.markdown, line=1)
 
     def table(self, text: str, *, delimiter: str) -> tuple[list[Article], list[Problem]]:
+        unclosed = _unclosed_quote(text, delimiter)
+        if unclosed is not None:  # read leniently, the rest of the file would be one cell
+            return [], [
+                self.problem(unclosed, 'a quoted cell in this row is never closed (missing ")')
+            ]
         reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
         header = [h.strip() for h in reader.fieldnames or []]
         missing = {"question", "answer"} - set(header)

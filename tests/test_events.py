@@ -132,15 +132,45 @@ def test_reconnect_replays_only_later_messages(http: httpx.Client, resume: str) 
     assert [e["id"] for e in events if e["event"] == "message"] == ["4", "5"]
 
 
-def test_access_token_in_the_query(http: httpx.Client) -> None:
+def stream_ticket(http: httpx.Client, visitor: Visitor) -> str:
+    response = http.post(f"/api/v1/conversations/{visitor.id}/stream-ticket",
+                         headers=visitor.headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["expires_in"] <= 60
+    return str(response.json()["ticket"])
+
+
+def test_a_stream_ticket_opens_the_stream_once(http: httpx.Client) -> None:
     visitor = Visitor(http)  # type: ignore[arg-type]
     url = f"/api/v1/conversations/{visitor.id}/events"
+    ticket = stream_ticket(http, visitor)
 
-    with http.stream("GET", url, params={"access_token": visitor.token}) as response:
+    with http.stream("GET", url, params={"ticket": ticket}) as response:
         assert response.status_code == 200
         events = read_events(response.iter_lines(), has_status)
+    again = http.get(url, params={"ticket": ticket})
 
     assert message_ids(events) == [1]
+    assert again.status_code == 401
+    assert again.json()["error"]["code"] == "unauthorized"
+
+
+def test_a_ticket_opens_only_its_own_conversation(http: httpx.Client) -> None:
+    visitor, other = Visitor(http), Visitor(http)  # type: ignore[arg-type]
+    ticket = stream_ticket(http, visitor)
+
+    response = http.get(f"/api/v1/conversations/{other.id}/events", params={"ticket": ticket})
+
+    assert response.status_code == 401
+
+
+def test_the_token_itself_is_never_taken_from_the_url(http: httpx.Client) -> None:
+    visitor = Visitor(http)  # type: ignore[arg-type]
+
+    response = http.get(f"/api/v1/conversations/{visitor.id}/events",
+                        params={"access_token": visitor.token})
+
+    assert response.status_code == 401
 
 
 @pytest.mark.parametrize(

@@ -73,8 +73,9 @@ def test_agent_reply_reaches_the_visitor_live(live_server: LiveServer) -> None:
         assert entry["claimed_by"] is None
         assert cid in agent.http.get("/console").text
 
+        ticket = http.post(f"/api/v1/conversations/{cid}/stream-ticket", headers=auth).json()
         with http.stream(
-            "GET", f"/api/v1/conversations/{cid}/events", params={"access_token": token}
+            "GET", f"/api/v1/conversations/{cid}/events", params={"ticket": ticket["ticket"]}
         ) as stream:
             assert stream.status_code == 200
             events = sse_events(stream)

@@ -90,3 +90,15 @@ def test_sigkill_mid_ingestion_keeps_the_published_version(
     assert new not in (None, old)
     assert len(load_version(index_dir).articles) == ARTICLES + 1
     assert not list(index_dir.glob(".tmp-*"))
+
+
+def test_twenty_kills_at_random_moments(tmp_path: Path) -> None:
+    """The repeatable script (`python -m benchmarks.ingest_kills`), 20 kills."""
+    from benchmarks.ingest_kills import run
+
+    figures = run(kills=20, articles=200, seed=1, work=tmp_path, log=False)
+
+    assert figures.failures == []
+    assert figures.published_loaded == figures.kills == 20
+    assert figures.killed_mid_run >= 5  # the kills really interrupt runs (timing varies)
+    assert figures.leftovers_after_final_run == 0

@@ -83,6 +83,7 @@ export class Live {
     this.attempt = 0;
     this.conversation = null;
     this.cursor = () => 0;
+    this.generation = 0; // each connect() and stop() starts a new one
   }
 
   start(conversation, cursor) {
@@ -92,12 +93,27 @@ export class Live {
     this.connect();
   }
 
-  connect() {
+  /**
+   * EventSource cannot send the Authorization header, and a token in the URL would land in
+   * access logs: each connection first fetches a single-use stream ticket with the token.
+   */
+  async connect() {
     clearTimeout(this.timer);
-    if (!this.conversation) return;
-    const { id, token } = this.conversation;
-    const query = new URLSearchParams({ access_token: token, last_event_id: String(this.cursor()) });
-    const source = new EventSource(`${BASE}/conversations/${encodeURIComponent(id)}/events?${query}`);
+    const conversation = this.conversation;
+    if (!conversation) return;
+    const generation = ++this.generation;
+    const path = `/conversations/${encodeURIComponent(conversation.id)}`;
+    this.source = { close() {} }; // connecting: wake() must not open a second stream
+    let ticket;
+    try {
+      ({ ticket } = await api('POST', `${path}/stream-ticket`, { token: conversation.token }));
+    } catch {
+      if (generation === this.generation) this.retry();
+      return;
+    }
+    if (generation !== this.generation) return; // stopped or restarted meanwhile
+    const query = new URLSearchParams({ ticket, last_event_id: String(this.cursor()) });
+    const source = new EventSource(`${BASE}${path}/events?${query}`);
     this.source = source;
     source.onopen = () => {
       this.attempt = 0;
@@ -106,9 +122,7 @@ export class Live {
     source.onerror = () => {
       if (this.source !== source) return;
       source.close();
-      this.source = null;
-      this.handlers.onDown();
-      this.timer = setTimeout(() => this.connect(), backoff(this.attempt++));
+      this.retry();
     };
     for (const type of ['message', 'status', 'typing']) {
       source.addEventListener(type, (event) => {
@@ -123,6 +137,12 @@ export class Live {
     }
   }
 
+  retry() {
+    this.source = null;
+    this.handlers.onDown();
+    this.timer = setTimeout(() => this.connect(), backoff(this.attempt++));
+  }
+
   /** Reconnect now (the browser says it is online again) unless a stream is up. */
   wake() {
     if (!this.conversation || this.source) return;
@@ -131,6 +151,7 @@ export class Live {
   }
 
   stop() {
+    this.generation++;
     clearTimeout(this.timer);
     if (this.source) this.source.close();
     this.source = null;

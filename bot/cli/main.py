@@ -15,7 +15,9 @@ from typing import Any
 
 import click
 
+from bot.cli.privacy import privacy_command
 from bot.config import DEFAULT_HOST, DEFAULT_PORT, Settings, get_settings, listen_url
+from bot.redact import install_log_redaction
 from ingest.cli import ingest_command
 
 
@@ -29,11 +31,13 @@ def _settings() -> Settings:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """supportbot: a support chat that answers from your knowledge base."""
+    install_log_redaction()
 
 
 # The editors' command lives with ingestion (`python -m ingest` is the same command); here it
 # reads the bot's settings, so an invalid bot setting stops it as it stops every command.
 cli.add_command(ingest_command(_settings))
+cli.add_command(privacy_command(_settings))
 
 
 @cli.group()
@@ -126,7 +130,9 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
         workers=workers,
         reload=reload,
         log_level="info",
-        proxy_headers=True,
+        # X-Forwarded-For is read by the app, and only from SUPPORTBOT_TRUSTED_PROXIES
+        # (uvicorn's own handling would trust any local connection)
+        proxy_headers=False,
     )
 
 

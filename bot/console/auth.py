@@ -2,8 +2,8 @@
 or an agent API token) and the CSRF check on every form post, plus the cookie settings.
 
 The session cookie is HttpOnly and SameSite=Lax (and Secure when the console is served over
-https); on top of that every POST carries the session's CSRF token in a hidden field, so a
-form on another site cannot act as the agent.
+https or in production); on top of that every POST carries the session's CSRF token in a
+hidden field, so a form on another site cannot act as the agent.
 """
 
 from __future__ import annotations
@@ -34,7 +34,11 @@ class LoginRequired(Unauthorized):
 
 
 def secure_cookies(settings: Settings) -> bool:
-    return settings.public_base_url.lower().startswith("https://")
+    """Cookies only over https when the console is served over https, and always in
+    production (where TLS usually ends at a proxy in front of an http public URL)."""
+    return settings.environment == "production" or settings.public_base_url.lower().startswith(
+        "https://"
+    )
 
 
 def set_session_cookie(response: Response, settings: Settings, token: str) -> None:

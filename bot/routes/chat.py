@@ -11,8 +11,10 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+from bot.access import StreamTickets
 from bot.conversation import ChatService
 from bot.deps import Chat, Context, Token, client_address, limit
+from bot.errors import Unauthorized
 from bot.events import conversation_channel
 from bot.schemas import (
     ConversationCreate,
@@ -24,6 +26,7 @@ from bot.schemas import (
     MessagePublic,
     MessagesPublic,
     RatingCreate,
+    StreamTicketPublic,
     TurnPublic,
     TypingCreate,
     VisitorIdentified,
@@ -157,6 +160,23 @@ def post_typing(
     return Response(status_code=204)
 
 
+@router.post(
+    "/conversations/{conversation_id}/stream-ticket",
+    response_model=StreamTicketPublic,
+    responses={401: ERRORS[401], 404: ERRORS[404]},
+)
+def stream_ticket(
+    conversation_id: str, chat: Chat, context: Context, token: Token
+) -> StreamTicketPublic:
+    """A single-use pass, valid for a minute, to open this conversation's event stream. (A
+    browser's EventSource cannot send the `Authorization` header, and a token in a URL would
+    be written to access logs.)"""
+    chat.check_access(conversation_id, token)
+    return StreamTicketPublic(
+        ticket=context.tickets.issue(conversation_id), expires_in=StreamTickets.SECONDS
+    )
+
+
 @router.get(
     "/conversations/{conversation_id}/events",
     responses={
@@ -171,12 +191,21 @@ async def events(
     conversation_id: str,
     request: Request,
     chat: Chat,
+    context: Context,
     token: Token,
+    ticket: Annotated[
+        str | None, Query(max_length=200, description="From `POST .../stream-ticket`.")
+    ] = None,
     last_event_id: Annotated[str | None, Header()] = None,
     last_event_id_query: Annotated[int | None, Query(alias="last_event_id", ge=0)] = None,
 ) -> StreamingResponse:
-    """Server-sent events. Resumes after `Last-Event-ID` (the last message `seq` seen)."""
-    await run_in_threadpool(chat.check_access, conversation_id, token)
+    """Server-sent events. Resumes after `Last-Event-ID` (the last message `seq` seen).
+    Authorised by the bearer header, or by a `ticket` (what a browser's EventSource uses)."""
+    if ticket is not None and token is None:
+        if not context.tickets.redeem(ticket, conversation_id):
+            raise Unauthorized("stream ticket invalid, expired or used; fetch a new one")
+    else:
+        await run_in_threadpool(chat.check_access, conversation_id, token)
     after = last_event_id_query or 0
     if last_event_id and last_event_id.isdigit():
         after = int(last_event_id)

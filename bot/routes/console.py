@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -85,7 +86,19 @@ def login(
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE)
     if not cookie or not csrf_token or not secrets.compare_digest(cookie, csrf_token):
         return error_page(request, 403, CSRF_REFUSED)
-    limit(context, f"login:{client_address(request)}")
+    address = client_address(request)
+    limit(context, f"login:{address}")
+
+    def refuse(error: str, status: int) -> Response:
+        values = {"login_csrf": cookie, "next": _safe_next(next), "error": error, "email": email}
+        return render(request, "login.html", values, status=status)
+
+    wait = context.logins.wait_seconds(email, address)
+    if wait > 0:  # not even checked: a guessing run learns nothing while it waits
+        seconds = math.ceil(wait)
+        response = refuse(f"Too many failed attempts. Try again in {seconds} s.", 429)
+        response.headers["Retry-After"] = str(seconds)
+        return response
     with context.db.session() as session:
         agent = agents.authenticate(session=session, email=email, password=password)
         token = None
@@ -97,17 +110,9 @@ def login(
                 max_age_seconds=context.settings.session_max_age_seconds,
             )
     if token is None:
-        return render(
-            request,
-            "login.html",
-            {
-                "login_csrf": cookie,
-                "next": _safe_next(next),
-                "error": "Wrong email or password.",
-                "email": email,
-            },
-            status=401,
-        )
+        context.logins.failed(email, address)
+        return refuse("Wrong email or password.", 401)
+    context.logins.succeeded(email)
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_session_cookie(response, context.settings, token)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")

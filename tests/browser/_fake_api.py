@@ -104,6 +104,7 @@ class Conversation:
 class FakeApi:
     def __init__(self) -> None:
         self.conversations: dict[str, Conversation] = {}
+        self.tickets: dict[str, set[str]] = {}  # stream tickets not used yet, per conversation
         self.seq = itertools.count(1)
 
     def message(self, conv: Conversation, role: str, kind: str, text: str, **extra: Any) -> dict:
@@ -180,9 +181,16 @@ def create_app() -> FastAPI:
     def conversation(request: Request, cid: str) -> Conversation | JSONResponse:
         conv = fake.conversations.get(cid)
         auth = request.headers.get("authorization", "")
-        token = auth.removeprefix("Bearer ") or request.query_params.get("access_token", "")
+        token = auth.removeprefix("Bearer ")
         if conv is None:
             return _error(404, "not_found", "No such conversation")
+        ticket = request.query_params.get("ticket")
+        if ticket is not None and request.url.path.endswith("/events"):
+            issued = fake.tickets.setdefault(cid, set())
+            if ticket not in issued:
+                return _error(401, "unauthorized", "Bad stream ticket")
+            issued.discard(ticket)  # single use, like the real one
+            return conv
         if not secrets.compare_digest(token, conv.token):
             return _error(401, "unauthorized", "Bad token")
         return conv
@@ -238,6 +246,15 @@ def create_app() -> FastAPI:
         if isinstance(conv, JSONResponse):
             return conv
         return {"id": conv.id, "lang": conv.lang, "rating": conv.rating, **conv.status_data()}
+
+    @app.post("/api/v1/conversations/{cid}/stream-ticket")
+    async def stream_ticket(cid: str, request: Request) -> Any:
+        conv = conversation(request, cid)
+        if isinstance(conv, JSONResponse):
+            return conv
+        ticket = secrets.token_urlsafe(16)
+        fake.tickets.setdefault(cid, set()).add(ticket)
+        return {"ticket": ticket, "expires_in": 60}
 
     @app.get("/api/v1/conversations/{cid}/events")
     async def events(cid: str, request: Request) -> Any:
