@@ -109,12 +109,14 @@ def test_an_agent_on_one_process_reaches_the_visitor_on_the_other(cluster: Any) 
     one, two = cluster.urls
     agent = AgentDriver(one, cluster)  # logged in on process one: online, so handoffs are live
     try:
-        cid, auth, token = _conversation(two)
+        cid, auth, _ = _conversation(two)
         handoff = httpx.post(f"{two}/api/v1/conversations/{cid}/handoff", headers=auth,
                              json={"reason": "visitor_request"}, timeout=10)
         assert handoff.status_code == 200, handoff.text
+        ticket = httpx.post(f"{two}/api/v1/conversations/{cid}/stream-ticket", headers=auth,
+                            timeout=10).json()["ticket"]
         with httpx.Client(base_url=two, timeout=15) as http, http.stream(
-            "GET", f"/api/v1/conversations/{cid}/events", params={"access_token": token}
+            "GET", f"/api/v1/conversations/{cid}/events", params={"ticket": ticket}
         ) as stream:
             assert stream.status_code == 200
             events = sse_events(stream)
