@@ -17,7 +17,9 @@ from typing import Any
 
 import httpx
 
+from bot import queries
 from bot.answer import AnswerComposer, make_composer
+from bot.batching import QueryBatcher
 from bot.config import Settings
 from bot.conversation import ChatService, Clock, system_clock
 from bot.db import Database, create_schema
@@ -25,6 +27,7 @@ from bot.deliveries import HTTP_TIMEOUT_SECONDS, DeliveryWorker, Mailer, SmtpMai
 from bot.desk import AgentDesk
 from bot.events import EventBus, make_bus
 from bot.language import warm_up as warm_up_language
+from bot.metrics import Metrics, QueueState, Snapshot
 from bot.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from bot.serving import IndexHolder
 from ingest.embed import Embedder, make_embedder
@@ -45,6 +48,8 @@ class AppContext:
     chat: ChatService
     desk: AgentDesk
     deliveries: DeliveryWorker
+    metrics: Metrics
+    batcher: QueryBatcher
     background: list[asyncio.Task[Any]] = field(default_factory=list)
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
@@ -63,11 +68,19 @@ class AppContext:
         clock = clock or system_clock
         db = Database(settings.database_url)
         embedder = embedder or make_embedder(settings.embedding_model, threads=1)
+        metrics = Metrics()
+        batcher = QueryBatcher(
+            embedder.embed,
+            max_batch=settings.query_batch_max,
+            window_ms=settings.query_batch_window_ms,
+            observe=metrics.observe_batch,
+        )
         index = IndexHolder(
             settings.index_dir,
             embedder,
             languages=settings.languages,
             default_language=settings.default_language,
+            encode_queries=batcher.embed,
         )
         bus = bus or make_bus(settings.redis_url)
         composer = composer or make_composer(
@@ -92,10 +105,35 @@ class AppContext:
             db=db, settings=settings, client=http, mailer=mailer, clock=clock
         )
         context = cls(
-            settings, clock, db, embedder, index, bus, composer, limiter, chat, desk, deliveries
+            settings,
+            clock,
+            db,
+            embedder,
+            index,
+            bus,
+            composer,
+            limiter,
+            chat,
+            desk,
+            deliveries,
+            metrics,
+            batcher,
         )
-        context._closers.append(http.close)
+        metrics.watch(
+            Snapshot(
+                queue=context.handoff_queue,
+                index_version=lambda: index.current.index.name if index.current else None,
+                model=embedder.name,
+                encoder_queue=batcher.queued,
+            )
+        )
+        context._closers += [http.close, batcher.close]
         return context
+
+    def handoff_queue(self) -> QueueState:
+        with self.db.session() as session:
+            waiting, oldest = queries.unanswered_handoffs(session=session, now=self.clock())
+        return QueueState(waiting, oldest)
 
     def warm_up(self) -> None:
         """Schema, model, detector and index: everything slow, once, before serving."""
