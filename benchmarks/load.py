@@ -299,6 +299,7 @@ async def drive(url: str, questions: Sequence[tuple[str, str]], *, visitors: int
         ))
         wall = time.monotonic() - started
         cpu = server.cpu_seconds() - cpu_before
+        batching = await encoder_batches(client)
     latencies = tally.latencies_ms
     return {
         "visitors": visitors,
@@ -316,6 +317,32 @@ async def drive(url: str, questions: Sequence[tuple[str, str]], *, visitors: int
         "sse_events": tally.sse_events,
         "server_cpu_cores": round(cpu / wall, 2),
         **server.memory_mb(),
+        **batching,
+    }
+
+
+async def encoder_batches(client: httpx.AsyncClient) -> dict[str, float]:
+    """From the server's `/metrics`: how many questions its encoder took per batch (since
+    start), and its mean encode time per batch."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    response = await client.get("/metrics")
+    if response.status_code != 200:
+        return {}
+    values = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+        if not sample.labels
+    }
+    batches = values.get("supportbot_query_encode_batch_size_count", 0.0)
+    if not batches:
+        return {}
+    return {
+        "encoder_batches": int(batches),
+        "mean_batch_size": round(values["supportbot_query_encode_batch_size_sum"] / batches, 2),
+        "mean_batch_encode_ms": round(
+            1000 * values["supportbot_query_encode_seconds_sum"] / batches, 1),
     }
 
 
