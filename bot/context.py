@@ -95,7 +95,13 @@ class AppContext:
 
             limiter = RedisRateLimiter(redis.Redis.from_url(settings.redis_url))
         chat = ChatService(
-            db=db, index=index, composer=composer, bus=bus, settings=settings, clock=clock
+            db=db,
+            index=index,
+            composer=composer,
+            bus=bus,
+            settings=settings,
+            clock=clock,
+            encode_ahead=batcher.encode_ahead,
         )
         desk = AgentDesk(db=db, bus=bus, settings=settings, clock=clock)
         http = httpx.Client(transport=webhook_transport, timeout=HTTP_TIMEOUT_SECONDS)

@@ -132,3 +132,23 @@ def test_batched_vectors_match_one_at_a_time_with_the_real_model(real_embedder) 
 
     # Padding a short question beside a long one changes nothing but float rounding.
     np.testing.assert_allclose(together, np.vstack([alone] * 4), atol=1e-5)
+
+
+def test_a_question_encoded_ahead_is_not_encoded_again() -> None:
+    """The turn encodes the question before its transaction; retrieval inside it must reuse
+    that vector, not encode a second time while holding the write lock."""
+    calls: list[list[str]] = []
+
+    def counting(texts: Sequence[str]) -> Vectors:
+        calls.append(list(texts))
+        return HashEmbedder(64).embed(texts)
+
+    batcher = QueryBatcher(counting)
+    batcher.encode_ahead("where is my parcel")
+    again = batcher.embed(["where is my parcel"])
+    other = batcher.embed(["how do I return an item"])
+    batcher.close()
+
+    assert calls == [["where is my parcel"], ["how do I return an item"]]
+    np.testing.assert_array_equal(again, HashEmbedder(64).embed(["where is my parcel"]))
+    assert other.shape == (1, 64)
