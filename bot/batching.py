@@ -29,7 +29,7 @@ Observer = Callable[[int, float, Sequence[float]], None]
 
 DEFAULT_MAX_BATCH = 32
 DEFAULT_WINDOW_MS = 1.0
-RECENT = 1024  # questions whose vectors are kept (see `encode_ahead`)
+AHEAD = 1024  # vectors encoded ahead and not yet used, at most (see `encode_ahead`)
 
 
 @dataclass(eq=False)
@@ -67,23 +67,27 @@ class QueryBatcher:
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closed = False
-        self._recent: OrderedDict[str, Vectors] = OrderedDict()
+        self._ahead: OrderedDict[str, Vectors] = OrderedDict()
 
     def encode_ahead(self, text: str) -> None:
         """Encode a question before the turn's database transaction opens, so the encode (the
         slow part) batches with other visitors' instead of waiting its turn for SQLite's write
-        lock; retrieval inside the transaction then finds the vector here."""
-        self.embed([text])
+        lock; retrieval inside the transaction then takes the vector from here, once (a second
+        visitor asking the same words is encoded again: this is a hand-over, not a cache)."""
+        vectors = self.embed([text])
+        with self._cond:
+            self._ahead[text] = vectors
+            if len(self._ahead) > AHEAD:  # encoded ahead but never asked for (an agent's chat)
+                self._ahead.popitem(last=False)
 
     def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> Vectors:
         """The vectors of `texts`, encoded together with whatever else is waiting."""
         texts = list(texts)
         if len(texts) == 1:
             with self._cond:
-                known = self._recent.get(texts[0])
-                if known is not None:
-                    self._recent.move_to_end(texts[0])
-                    return known
+                known = self._ahead.pop(texts[0], None)  # handed over once, not a cache
+            if known is not None:
+                return known
         if len(texts) >= self.max_batch:  # a batch of its own already (not a visitor's query)
             return self._encode(texts)
         pending = _Pending(texts, time.perf_counter())
@@ -97,11 +101,6 @@ class QueryBatcher:
         if pending.error is not None:
             raise pending.error
         assert pending.vectors is not None
-        if len(texts) == 1:
-            with self._cond:
-                self._recent[texts[0]] = pending.vectors
-                if len(self._recent) > RECENT:
-                    self._recent.popitem(last=False)
         return pending.vectors
 
     def queued(self) -> tuple[int, float]:

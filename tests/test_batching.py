@@ -147,8 +147,10 @@ def test_a_question_encoded_ahead_is_not_encoded_again() -> None:
     batcher.encode_ahead("where is my parcel")
     again = batcher.embed(["where is my parcel"])
     other = batcher.embed(["how do I return an item"])
+    once_more = batcher.embed(["where is my parcel"])  # another visitor: encoded again
     batcher.close()
 
-    assert calls == [["where is my parcel"], ["how do I return an item"]]
+    assert calls == [["where is my parcel"], ["how do I return an item"], ["where is my parcel"]]
+    np.testing.assert_array_equal(once_more, again)
     np.testing.assert_array_equal(again, HashEmbedder(64).embed(["where is my parcel"]))
     assert other.shape == (1, 64)
