@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast lint format bench bench-quality eval clean
+.PHONY: help install run test test-all test-fast lint format bench bench-load bench-quality eval clean
 
 help: ## Show this list
 	@awk -v host='$(HOST)' -v port='$(PORT)' 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / \
@@ -31,7 +31,10 @@ run: install ## Ingest kb_docs/ and serve the demo page and the console on http:
 	$(BIN)/supportbot demo --host $(HOST) --port $(PORT)
 	$(BIN)/supportbot serve --host $(HOST) --port $(PORT)
 
-test: install ## Run the whole test suite (browser/PostgreSQL/Redis tests skip without them)
+test: install ## The suite before a commit: all but the `slow` scenario tests (browser/PostgreSQL/Redis skip without them)
+	$(BIN)/pytest -m "not slow"
+
+test-all: install ## Every test, the slow scenario tests too (what CI runs)
 	$(BIN)/pytest
 
 test-fast: install ## Tests without the real model and the browser
@@ -53,6 +56,9 @@ bench: install ## Ingestion speed, chat latency and sample-KB quality (writes va
 	$(PY) -m benchmarks.ingest_speed --out var/bench/ingest.json
 	$(PY) -m benchmarks.chat_latency --out var/bench/latency.json
 	$(BIN)/supportbot eval --questions benchmarks/questions/sample-kb.csv --json > var/bench/sample-kb.json
+
+bench-load: install ## Many visitors at once against a real server, vs the model's encode rates (var/bench/load.json)
+	$(PY) -m benchmarks.load --model $(or $(MODEL),all-MiniLM-L6-v2) --out var/bench/load.json
 
 bench-quality: install ## Public benchmarks (BANKING77, BANKING77-OOS, xSID, COVID-QA)
 	$(PY) -m benchmarks.quality.run --out var/bench

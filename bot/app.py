@@ -22,6 +22,7 @@ from bot.config import Settings, get_settings
 from bot.console.auth import LoginRequired
 from bot.context import AppContext
 from bot.errors import SupportbotError, Unavailable
+from bot.metrics import RequestTimer
 from bot.redact import install_log_redaction
 from bot.routes import agent_api, chat, console, health
 
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         "off to a person with the whole conversation.",
     )
     app.state.context = ctx
+    app.add_middleware(RequestTimer, metrics=ctx.metrics)
     _install_routes(app)
     _install_errors(app)
     _install_widget(app)

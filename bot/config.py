@@ -45,7 +45,12 @@ class Settings(IngestSettings):
 
     # Chat
     max_message_chars: int = Field(2000, ge=10, le=100_000)
-    rate_limit_per_minute: int = Field(30, ge=1)
+    # Rate limits (README, "Rate limits"). A conversation's token is the visitor: its limit
+    # protects. An address only gets a flood ceiling: a whole office or a mobile carrier's
+    # customers can share one.
+    rate_limit_per_minute: int = Field(30, ge=1)  # messages (and typing) per conversation
+    conversations_per_minute_per_address: int = Field(600, ge=1)
+    messages_per_minute_per_address: int = Field(3000, ge=1)
     answer_max_chars: int = Field(700, ge=100, le=5000)
     llm_provider: Literal["none", "openai", "ollama", "fake"] = "none"
     llm_model: str = ""
@@ -75,7 +80,14 @@ class Settings(IngestSettings):
     delivery_backoff_seconds: float = Field(5.0, gt=0)
     delivery_backoff_max_seconds: float = Field(3600.0, gt=0)
 
-    # Server. The address people and webhooks reach the server at, for every absolute link
+    # Speed: visitors' questions arriving together are encoded in one batch (1: no batching);
+    # a busy encoder lets stragglers join for up to the window, a lone question never waits.
+    query_batch_max: int = Field(32, ge=1, le=256)
+    query_batch_window_ms: float = Field(1.0, ge=0, le=5)
+
+    # Server
+    metrics_token: str | None = None  # `/metrics` asks for it as a bearer token when set
+    # The address people and webhooks reach the server at, for every absolute link
     # (the packet's `console_url`). Unset: `supportbot serve` sets it to where it listens.
     public_url: str | None = None
     allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()

@@ -17,9 +17,10 @@ from typing import Any
 
 import httpx
 
-from bot import privacy
+from bot import privacy, queries
 from bot.access import StreamTickets
 from bot.answer import AnswerComposer, make_composer
+from bot.batching import QueryBatcher
 from bot.config import Settings
 from bot.conversation import ChatService, Clock, system_clock
 from bot.db import Database, create_schema
@@ -27,6 +28,7 @@ from bot.deliveries import HTTP_TIMEOUT_SECONDS, DeliveryWorker, Mailer, SmtpMai
 from bot.desk import AgentDesk
 from bot.events import EventBus, make_bus
 from bot.language import warm_up as warm_up_language
+from bot.metrics import Metrics, QueueState, Snapshot
 from bot.ratelimit import (
     Counters,
     LoginThrottle,
@@ -55,6 +57,8 @@ class AppContext:
     chat: ChatService
     desk: AgentDesk
     deliveries: DeliveryWorker
+    metrics: Metrics
+    batcher: QueryBatcher
     logins: LoginThrottle
     tickets: StreamTickets
     background: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -75,11 +79,19 @@ class AppContext:
         clock = clock or system_clock
         db = Database(settings.database_url)
         embedder = embedder or make_embedder(settings.embedding_model, threads=1)
+        metrics = Metrics()
+        batcher = QueryBatcher(
+            embedder.embed,
+            max_batch=settings.query_batch_max,
+            window_ms=settings.query_batch_window_ms,
+            observe=metrics.observe_batch,
+        )
         index = IndexHolder(
             settings.index_dir,
             embedder,
             languages=settings.languages,
             default_language=settings.default_language,
+            encode_queries=batcher.embed,
         )
         bus = bus or make_bus(settings.redis_url, prefix=settings.redis_prefix)
         composer = composer or make_composer(
@@ -102,7 +114,13 @@ class AppContext:
         )
         tickets = StreamTickets(settings.secret_key, counters)
         chat = ChatService(
-            db=db, index=index, composer=composer, bus=bus, settings=settings, clock=clock
+            db=db,
+            index=index,
+            composer=composer,
+            bus=bus,
+            settings=settings,
+            clock=clock,
+            encode_ahead=batcher.encode_ahead,
         )
         desk = AgentDesk(db=db, bus=bus, settings=settings, clock=clock)
         http = httpx.Client(transport=webhook_transport, timeout=HTTP_TIMEOUT_SECONDS)
@@ -123,11 +141,26 @@ class AppContext:
             chat,
             desk,
             deliveries,
+            metrics,
+            batcher,
             logins=logins,
             tickets=tickets,
         )
-        context._closers.append(http.close)
+        metrics.watch(
+            Snapshot(
+                queue=context.handoff_queue,
+                index_version=lambda: index.current.index.name if index.current else None,
+                model=embedder.name,
+                encoder_queue=batcher.queued,
+            )
+        )
+        context._closers += [http.close, batcher.close]
         return context
+
+    def handoff_queue(self) -> QueueState:
+        with self.db.session() as session:
+            waiting, oldest = queries.unanswered_handoffs(session=session, now=self.clock())
+        return QueueState(waiting, oldest)
 
     def warm_up(self) -> None:
         """Schema, model, detector and index: everything slow, once, before serving."""

@@ -71,11 +71,14 @@ class ChatService:
         bus: EventBus,
         settings: Settings,
         clock: Clock = system_clock,
+        encode_ahead: Callable[[str], None] | None = None,
     ):
         self.db = db
         self.bus = bus
         self.settings = settings
         self.clock = clock
+        # Encodes the question before the transaction (`bot.batching.QueryBatcher`).
+        self.encode_ahead = encode_ahead
         self.replies = BotReplies(index=index, composer=composer, settings=settings, clock=clock)
 
     # -- conversations -------------------------------------------------------------------
@@ -232,6 +235,8 @@ class ChatService:
         if self.settings.redact_transcripts:
             body = body.model_copy(update={"text": redact(body.text)})
         events = PendingEvents()
+        if self.encode_ahead is not None and token:
+            self.encode_ahead(body.text)
         try:
             with self.db.session() as session:
                 conversation = access.authorise(session, conversation_id, token, lock=True)

@@ -87,7 +87,9 @@ def _within(address: str, networks: tuple[IPNetwork, ...]) -> bool:
     return parsed is not None and any(parsed in network for network in networks)
 
 
-def limit(context: AppContext, key: str) -> None:
-    """Refuse with 429 once `key` has used up its requests for this minute."""
-    if not context.limiter.hit(key, context.settings.rate_limit_per_minute):
+def limit(context: AppContext, key: str, per_minute: int | None = None) -> None:
+    """Refuse with 429 once `key` has used up its `per_minute` requests (default: the
+    per-conversation limit) for this minute."""
+    allowed = per_minute or context.settings.rate_limit_per_minute
+    if not context.limiter.hit(key, allowed):
         raise TooManyRequests("too many requests; please wait a minute")

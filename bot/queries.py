@@ -240,3 +240,22 @@ def earlier_conversations(
         .order_by(Conversation.created_at.desc())
         .limit(limit)
     ).all()
+
+
+def unanswered_handoffs(*, session: Session, now: dt.datetime) -> tuple[int, float]:
+    """Handed-off chats still waiting for a person's first reply, and the oldest one's wait in
+    seconds (for `/metrics`)."""
+    count, oldest = session.execute(
+        select(func.count(Handoff.id), func.min(Handoff.created_at))
+        .join(Conversation, Conversation.id == Handoff.conversation_id)
+        .where(
+            Handoff.resolved_at.is_(None),
+            Handoff.first_reply_at.is_(None),
+            Conversation.status == "waiting",
+        )
+    ).one()
+    if not count or oldest is None:
+        return 0, 0.0
+    if oldest.tzinfo is None:  # SQLite hands datetimes back without their zone
+        oldest = oldest.replace(tzinfo=dt.UTC)
+    return int(count), max(0.0, (now - oldest).total_seconds())

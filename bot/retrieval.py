@@ -8,7 +8,7 @@ can always be explained from what retrieval saw.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +16,7 @@ import numpy as np
 
 from bot.language import detect_language
 from ingest.documents import Article, Chunk
-from ingest.embed import Embedder
+from ingest.embed import Embedder, Vectors
 from ingest.lexical import tokenize
 from ingest.store import IndexVersion
 
@@ -108,9 +108,13 @@ class Retriever:
         languages: Sequence[str],
         default_language: str,
         weights: Weights | None = None,
+        encode_queries: Callable[[Sequence[str]], Vectors] | None = None,
     ):
         self.index = index
         self.embedder = embedder
+        # The visitor's question goes through here: the app passes a `bot.batching.QueryBatcher`
+        # so questions arriving together are encoded together.
+        self.encode_queries = encode_queries or embedder.embed
         self.languages = tuple(languages)
         self.default_language = default_language
         self.classifier = index.classifier
@@ -147,7 +151,7 @@ class Retriever:
         n_chunks = len(self.index.chunks)
         if n_chunks == 0:
             return Retrieval(text, lang, [], _empty_features(), self.index.name, 0.0)
-        query = self.embedder.embed([text])
+        query = self.encode_queries([text])
         evidence = self.evidence(text, lang, query)
         ranked = self.fuse(evidence, lang)[:limit]
         candidates = [self._candidate(item, lang, query[0], evidence) for item in ranked]
@@ -336,7 +340,7 @@ class Retriever:
         return self.index.articles[version] if version else article
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embedder.embed([text])[0]
+        return self.encode_queries([text])[0]
 
 
 def _per_article(

@@ -10,14 +10,14 @@ so a request never mixes the weights of one calibration with the thresholds of a
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.policy import Policy
 from bot.retrieval import Retriever, Weights
-from ingest.embed import Embedder
+from ingest.embed import Embedder, Vectors
 from ingest.store import IndexVersion, Published, load_version, published
 
 
@@ -37,6 +37,7 @@ class Serving:
         *,
         languages: Sequence[str],
         default_language: str,
+        encode_queries: Callable[[Sequence[str]], Vectors] | None = None,
     ) -> Serving:
         calibration = version.calibration()
         classifier = version.classifier is not None
@@ -46,6 +47,7 @@ class Serving:
             languages=languages,
             default_language=default_language,
             weights=Weights.from_calibration(calibration, classifier=classifier),
+            encode_queries=encode_queries,
         )
         policy = Policy.from_calibration(calibration, classifier=classifier)
         return cls(retriever, policy, calibration)
@@ -70,9 +72,11 @@ class IndexHolder:
         *,
         languages: Sequence[str],
         default_language: str,
+        encode_queries: Callable[[Sequence[str]], Vectors] | None = None,
     ):
         self.index_dir = index_dir
         self.embedder = embedder
+        self.encode_queries = encode_queries
         self.languages = tuple(languages)
         self.default_language = default_language
         self._current: Serving | None = None
@@ -106,6 +110,7 @@ class IndexHolder:
                 self.embedder,
                 languages=self.languages,
                 default_language=self.default_language,
+                encode_queries=self.encode_queries,
             )
             self._loaded = stamp
             self.last_error = None

@@ -154,7 +154,7 @@ def test_feedback_and_handoff_need_the_token(client: TestClient, visitor: Visito
 @pytest.fixture
 def strict_client(tmp_path: Path, sample_index: Path, database_url: str) -> Iterator[TestClient]:
     settings = make_settings(tmp_path, index_dir=sample_index, database_url=database_url,
-                             rate_limit_per_minute=3)
+                             rate_limit_per_minute=3, conversations_per_minute_per_address=3)
     context = AppContext.build(settings, embedder=HashEmbedder(64))
     with TestClient(create_app(context=context)) as client:
         yield client

@@ -13,7 +13,7 @@ from bot.app import create_app
 from bot.context import AppContext
 from tests.conftest import SAMPLE_KB, Visitor, build_index, make_settings
 
-pytestmark = pytest.mark.real_model
+pytestmark = [pytest.mark.real_model, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

@@ -51,6 +51,7 @@ def writing_new_version(index_dir: Path) -> Callable[[], bool]:
     return lambda: any(index_dir.glob(".tmp-*"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("crash_point", ["while reading and embedding", "while writing"])
 def test_sigkill_mid_ingestion_keeps_the_published_version(
     tmp_path: Path, crash_point: str

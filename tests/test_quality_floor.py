@@ -13,7 +13,7 @@ import pytest
 from bot.evaluate import Evaluator, read_questions, summarise
 from tests.conftest import ROOT, SAMPLE_KB, build_index, make_settings
 
-pytestmark = pytest.mark.real_model
+pytestmark = [pytest.mark.real_model, pytest.mark.slow]
 
 QUESTIONS = ROOT / "benchmarks" / "questions" / "sample-kb.csv"
 # measured 2026-11-23 with the topic classifier and its default policy: top-1 96.7 %, answered

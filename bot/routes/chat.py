@@ -55,7 +55,8 @@ def create_conversation(
     body: ConversationCreate, chat: Chat, context: Context, request: Request
 ) -> dict[str, Any]:
     """Start a conversation. Keep the returned `token`: it authorises every later call."""
-    limit(context, f"create:{client_address(request)}")
+    per_address = context.settings.conversations_per_minute_per_address
+    limit(context, f"create:{client_address(request)}", per_address)
     conversation, token, messages = chat.start(body)
     return {
         **conversation_public(conversation).model_dump(),
@@ -84,13 +85,24 @@ def get_conversation(conversation_id: str, chat: Chat, token: Token) -> Conversa
     },
 )
 def post_message(
-    conversation_id: str, body: MessageCreate, chat: Chat, context: Context, token: Token
+    conversation_id: str,
+    body: MessageCreate,
+    chat: Chat,
+    context: Context,
+    token: Token,
+    request: Request,
 ) -> dict[str, Any]:
     """Send the visitor's message; the bot's reply comes back at once (`null` while a person
     has the chat). Retrying with the same `client_id` is safe."""
-    turn = chat.visitor_message(
-        conversation_id, token, body, admit=lambda: limit(context, f"msg:{conversation_id}")
-    )
+    address = client_address(request)
+
+    def admit() -> None:
+        limit(context, f"msg:{conversation_id}")
+        limit(context, f"msg-from:{address}", context.settings.messages_per_minute_per_address)
+
+    turn = chat.visitor_message(conversation_id, token, body, admit=admit)
+    if turn.reply is not None:
+        context.metrics.reply(turn.reply.kind)
     return {
         "message": MessagePublic.of(turn.message) if turn.message else None,
         "reply": MessagePublic.of(turn.reply) if turn.reply else None,
@@ -128,10 +140,16 @@ def identify_visitor(
     responses={**ERRORS, 409: {"description": "Already with the team"}},
 )
 def request_handoff(
-    conversation_id: str, chat: Chat, token: Token, body: HandoffCreate | None = None
+    conversation_id: str,
+    chat: Chat,
+    context: Context,
+    token: Token,
+    body: HandoffCreate | None = None,
 ) -> dict[str, Any]:
     """The visitor asks for a person (the "talk to a person" button)."""
     turn = chat.request_handoff(conversation_id, token)
+    if turn.reply is not None:
+        context.metrics.reply(turn.reply.kind)
     return {"message": None, "reply": MessagePublic.of(turn.reply) if turn.reply else None}
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from bot.deps import Context
+from bot.deps import Context, Token
+from bot.errors import NotFound, Unauthorized
+from bot.metrics import CONTENT_TYPE
 
 router = APIRouter(tags=["operator"])
 
@@ -43,3 +46,17 @@ async def readyz(context: Context) -> JSONResponse:
     """200 once the model, an index and the database are there; 503 before."""
     ready = context.index.current is not None and await run_in_threadpool(context.db.ping)
     return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics(context: Context, token: Token) -> Response:
+    """Prometheus text format. With `SUPPORTBOT_METRICS_TOKEN` set, only for that bearer token;
+    without it, open in development and test, and not served in production."""
+    expected = context.settings.metrics_token
+    if expected is None:
+        if context.settings.environment == "production":
+            raise NotFound("set SUPPORTBOT_METRICS_TOKEN to serve /metrics in production")
+    elif token is None or not hmac.compare_digest(token.encode(), expected.encode()):
+        raise Unauthorized("/metrics needs the metrics token as a bearer token")
+    body = await run_in_threadpool(context.metrics.render)
+    return Response(body, media_type=CONTENT_TYPE)
