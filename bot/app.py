@@ -20,6 +20,7 @@ from bot.config import Settings, get_settings
 from bot.console.auth import LoginRequired
 from bot.context import AppContext
 from bot.errors import SupportbotError
+from bot.limits import RequestLimits
 from bot.routes import agent_api, chat, console, health
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         "off to a person with the whole conversation.",
     )
     app.state.context = ctx
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
     _install_routes(app)
     _install_errors(app)
     _install_widget(app, settings.allowed_origins)

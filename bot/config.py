@@ -36,6 +36,8 @@ class Settings(IngestSettings):
 
     # Chat
     max_message_chars: int = Field(2000, ge=10, le=100_000)
+    # Any request body (JSON or form); larger ones get 413 before they are read whole.
+    max_body_bytes: int = Field(256 * 1024, ge=16 * 1024, le=16 * 1024 * 1024)
     rate_limit_per_minute: int = Field(30, ge=1)
     answer_max_chars: int = Field(700, ge=100, le=5000)
     llm_provider: Literal["none", "openai", "ollama", "fake"] = "none"
