@@ -21,6 +21,7 @@ from bot.console.auth import LoginRequired
 from bot.context import AppContext
 from bot.errors import SupportbotError
 from bot.limits import RequestLimits
+from bot.openapi import document_errors
 from bot.routes import agent_api, chat, console, health
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     _install_routes(app)
     _install_errors(app)
     _install_widget(app, settings.allowed_origins)
+    document_errors(app)
     return app
 
 
