@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast lint format bench bench-quality eval clean
+.PHONY: help install run test test-fast lint format bench bench-quality durability eval clean
 
 help: ## Show this list
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -55,6 +55,9 @@ bench: install ## Ingestion speed, chat latency and sample-KB quality (writes va
 
 bench-quality: install ## Public benchmarks (BANKING77, BANKING77-OOS, xSID, COVID-QA)
 	$(PY) -m benchmarks.quality.run --out var/bench
+
+durability: install ## SIGKILL the server amid 1,040 messages (visitors and agents), SQLite and PostgreSQL: nothing lost or doubled
+	$(PY) -m benchmarks.durability --out var/bench/durability.json
 
 clean: ## Remove the index, the database and caches (keeps .venv)
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache test-artifacts
