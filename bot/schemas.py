@@ -55,7 +55,7 @@ AttributeValue = (
 def attributes_problem(attributes: dict[str, Any]) -> str | None:
     """Why this set of attributes is too much for one conversation, or None."""
     if len(attributes) > MAX_ATTRIBUTES:
-        return f"at most {MAX_ATTRIBUTES} attributes per conversation ({len(attributes)} here)"
+        return f"at most {MAX_ATTRIBUTES} per conversation ({len(attributes)} here)"
     size = len(json.dumps(attributes, ensure_ascii=False).encode("utf-8"))
     if size > MAX_ATTRIBUTES_BYTES:
         return f"attributes take {size} bytes as JSON; the limit is {MAX_ATTRIBUTES_BYTES}"
