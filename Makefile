@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-all test-fast lint format bench bench-load bench-quality eval clean
+.PHONY: help install run test test-all test-fast lint format bench bench-load bench-quality durability eval clean
 
 help: ## Show this list
 	@awk -v host='$(HOST)' -v port='$(PORT)' 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / \
@@ -62,6 +62,9 @@ bench-load: install ## Many visitors at once against a real server, vs the model
 
 bench-quality: install ## Public benchmarks (BANKING77, BANKING77-OOS, xSID, COVID-QA)
 	$(PY) -m benchmarks.quality.run --out var/bench
+
+durability: install ## SIGKILL the server amid 1,040 messages (visitors and agents), SQLite and PostgreSQL: nothing lost or doubled
+	$(PY) -m benchmarks.durability --out var/bench/durability.json
 
 clean: ## Remove the index, the database and caches (keeps .venv)
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache test-artifacts

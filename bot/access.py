@@ -30,7 +30,9 @@ def new_token() -> str:
 
 def verify_identity(external_id: str, user_hash: str | None, secret: str) -> bool:
     """A site proves a logged-in customer with HMAC-SHA256(identity secret, external_id)."""
-    if not user_hash:
+    if not user_hash or not user_hash.isascii():
+        # compare_digest refuses (TypeError) a str with non-ASCII characters; such a hash
+        # is simply wrong.
         return False
     expected = hmac.new(
         secret.encode("utf-8"), external_id.encode("utf-8"), hashlib.sha256

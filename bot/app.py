@@ -22,7 +22,9 @@ from bot.config import Settings, get_settings
 from bot.console.auth import LoginRequired
 from bot.context import AppContext
 from bot.errors import SupportbotError, Unavailable
+from bot.limits import RequestLimits
 from bot.metrics import RequestTimer
+from bot.openapi import document_errors
 from bot.redact import install_log_redaction
 from bot.routes import agent_api, chat, console, health
 
@@ -66,9 +68,11 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     )
     app.state.context = ctx
     app.add_middleware(RequestTimer, metrics=ctx.metrics)
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
     _install_routes(app)
     _install_errors(app)
     _install_widget(app)
+    document_errors(app)
     security.install(
         app, allowed_origins=settings.allowed_origins, public_base_url=settings.public_base_url
     )

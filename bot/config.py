@@ -45,6 +45,8 @@ class Settings(IngestSettings):
 
     # Chat
     max_message_chars: int = Field(2000, ge=10, le=100_000)
+    # Any request body (JSON or form); larger ones get 413 before they are read whole.
+    max_body_bytes: int = Field(256 * 1024, ge=16 * 1024, le=16 * 1024 * 1024)
     # Rate limits (README, "Rate limits"). A conversation's token is the visitor: its limit
     # protects. An address only gets a flood ceiling: a whole office or a mobile carrier's
     # customers can share one.

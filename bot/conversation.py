@@ -32,7 +32,6 @@ from bot.policy import on_feedback
 from bot.redact import redact
 from bot.replies import BotReplies
 from bot.schemas import (
-    MAX_ATTRIBUTES,
     ConversationCreate,
     ConversationDetail,
     FeedbackCreate,
@@ -40,6 +39,7 @@ from bot.schemas import (
     MessagePublic,
     MessagesPublic,
     VisitorIdentity,
+    attributes_problem,
     conversation_public,
     conversation_status,
 )
@@ -149,11 +149,9 @@ class ChatService:
                     visitor.external_id or conversation.claimed_external_id
                 )
             attributes = {**conversation.attributes, **visitor.attributes}
-            if len(attributes) > MAX_ATTRIBUTES:
-                raise Unprocessable(
-                    f"attributes: at most {MAX_ATTRIBUTES} per conversation "
-                    f"({len(attributes)} with these)"
-                )
+            problem = attributes_problem(attributes)
+            if problem:
+                raise Unprocessable(f"attributes: {problem}, with the earlier ones")
             conversation.attributes = attributes
             return conversation.verified
 
@@ -170,17 +168,17 @@ class ChatService:
 
     def check_access(self, conversation_id: str, token: str | None) -> None:
         """Raise unless `token` opens this conversation (before a stream is opened)."""
-        with self.db.session() as session:
+        with self.db.reading() as session:
             access.authorise(session, conversation_id, token)
 
     def status(self, conversation_id: str, token: str | None) -> ConversationDetail:
-        with self.db.session() as session:
+        with self.db.reading() as session:
             conversation = access.authorise(session, conversation_id, token)
             return self._status(session, conversation)
 
     def messages(self, conversation_id: str, token: str | None, *, after: int) -> MessagesPublic:
         """Messages with a sequence number above `after` (0: all), oldest first."""
-        with self.db.session() as session:
+        with self.db.reading() as session:
             conversation = access.authorise(session, conversation_id, token)
             messages = queries.messages_after(
                 session=session, conversation_id=conversation.id, after=after
@@ -197,7 +195,7 @@ class ChatService:
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """What a (re)connecting event stream missed after `after`, and the status now, as
         the JSON the stream sends. Access was checked when the stream opened."""
-        with self.db.session() as session:
+        with self.db.reading() as session:
             conversation = queries.get_conversation(
                 session=session, conversation_id=conversation_id
             )

@@ -7,20 +7,35 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.models import Base
 
+SQLITE_BUSY_SECONDS = 30
+# The execution option that marks a connection's transactions as read-only (see `make_engine`).
+READ_ONLY = "supportbot_read_only"
+
 
 def make_engine(url: str) -> Engine:
     """An engine tuned per backend: SQLite gets WAL and a busy timeout so the server's threads
-    and a CLI can share the file."""
+    and a CLI can share the file.
+
+    On SQLite every transaction that may write starts with `BEGIN IMMEDIATE`: it takes the
+    database's write lock before its first read, so two writers to one conversation queue up
+    (for up to `SQLITE_BUSY_SECONDS`) instead of both reading the same `last_seq` and one of
+    them failing on the unique sequence number. (`SELECT ... FOR UPDATE`, PostgreSQL's row
+    lock, is a no-op on SQLite; and the sqlite3 module's own deferred `BEGIN`, sent only
+    before the first write, let the reads of a turn happen outside its transaction.)
+    Connections with the `READ_ONLY` execution option begin a plain deferred transaction, a
+    consistent snapshot that never waits for a writer."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}
+        )
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -29,6 +44,13 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+            # SQLAlchemy, not the driver, says where a transaction begins (`_begin` below).
+            dbapi_conn.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            read_only = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     # A server that is down must fail a request within seconds, not hang it (503, then the
@@ -64,6 +86,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -76,9 +101,18 @@ class Database:
                 session.rollback()
                 raise
 
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A unit of work that only reads: on SQLite it does not wait for (or hold up) a
+        writer. Writing in it may fail on SQLite when another writer got in first."""
+        # Closing returns the connection, which ends the transaction; objects read stay
+        # loaded (a rollback would expire them).
+        with self._readers() as session:
+            yield session
+
     def ping(self) -> bool:
         try:
-            with self.engine.connect() as conn:
+            with self.engine.execution_options(**{READ_ONLY: True}).connect() as conn:
                 conn.execute(text("SELECT 1"))
             return True
         except Exception:

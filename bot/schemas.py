@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.models import Conversation, Handoff, Message
 from bot.phrases import zone_name
@@ -20,18 +21,67 @@ def clean_text(value: str) -> str:
     return _CONTROL.sub("", value).strip()
 
 
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def _storable(value: str) -> str:
+    """Refuse what no database column and no page can hold: a NUL (PostgreSQL rejects it) or
+    a lone surrogate (`"\\ud800"` in JSON; it cannot be written as UTF-8, so the page or the
+    packet that shows it would fail)."""
+    found = _UNSTORABLE.search(value)
+    if found:
+        what = "a NUL character" if found.group() == "\x00" else "a lone surrogate"
+        raise ValueError(f"holds {what} at position {found.start()}")
+    return value
+
+
+# Every string that comes in is one of these, with a max_length on the field.
+Text = Annotated[str, AfterValidator(_storable)]
+
 MAX_ATTRIBUTES = 30  # per conversation, however many times the site identifies the visitor
+MAX_ATTRIBUTES_BYTES = 8 * 1024  # all of a conversation's attributes, as JSON
+MAX_SEQ = 2**31 - 1  # the largest message sequence number the database holds
+# A path id: what `new_id` makes, with room for other id schemes; never a NUL or a slash.
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+AttributeName = Annotated[Text, Field(min_length=1, max_length=64)]
+AttributeValue = (
+    Annotated[Text, Field(max_length=1000)]
+    | bool
+    | Annotated[int, Field(ge=-(2**53), le=2**53)]
+    | Annotated[float, Field(allow_inf_nan=False)]
+)
+
+
+def attributes_problem(attributes: dict[str, Any]) -> str | None:
+    """Why this set of attributes is too much for one conversation, or None."""
+    if len(attributes) > MAX_ATTRIBUTES:
+        return f"at most {MAX_ATTRIBUTES} per conversation ({len(attributes)} here)"
+    size = len(json.dumps(attributes, ensure_ascii=False).encode("utf-8"))
+    if size > MAX_ATTRIBUTES_BYTES:
+        return f"attributes take {size} bytes as JSON; the limit is {MAX_ATTRIBUTES_BYTES}"
+    return None
 
 
 class VisitorIdentity(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(None, max_length=200)
-    email: str | None = Field(None, max_length=320)
-    external_id: str | None = Field(None, max_length=200)
-    user_hash: str | None = Field(None, max_length=128)
-    attributes: dict[str, str | int | float | bool] = Field(
-        default_factory=dict, max_length=MAX_ATTRIBUTES
+    name: Text | None = Field(None, max_length=200)
+    email: Text | None = Field(None, max_length=320)
+    external_id: Text | None = Field(None, max_length=200)
+    user_hash: Text | None = Field(None, max_length=128)
+    attributes: dict[AttributeName, AttributeValue] = Field(
+        default_factory=dict,
+        max_length=MAX_ATTRIBUTES,
+        description=f"At most {MAX_ATTRIBUTES} per conversation and "
+        f"{MAX_ATTRIBUTES_BYTES} bytes as JSON, counting earlier ones.",
     )
+
+    @model_validator(mode="after")
+    def _bounded(self) -> VisitorIdentity:
+        problem = attributes_problem(self.attributes)
+        if problem:
+            raise ValueError(problem)
+        return self
 
 
 class VisitorIdentified(BaseModel):
@@ -58,7 +108,7 @@ class ConversationCreate(BaseModel):
         },
     )
     locale: str | None = Field(None, max_length=35, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]+)*$")
-    page_url: str | None = Field(None, max_length=2000)
+    page_url: Text | None = Field(None, max_length=2000)
     visitor: VisitorIdentity | None = None
 
 
@@ -78,8 +128,12 @@ class MessageCreate(BaseModel):
         description="Made by the client; a retry with the same id stores "
         "nothing twice and returns the first result.",
     )
-    text: str = Field(min_length=1)
-    article_id: str | None = Field(
+    text: Text = Field(
+        min_length=1,
+        max_length=100_000,
+        description="Longer than the server's `max_message_chars` (2,000 by default): 413.",
+    )
+    article_id: Text | None = Field(
         None, max_length=200, description="The article of a clicked quick reply."
     )
 
@@ -99,15 +153,15 @@ class HandoffCreate(BaseModel):
 
 class FeedbackCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    message_id: str = Field(min_length=1, max_length=64)
+    message_id: Text = Field(min_length=1, max_length=64)
     helpful: bool
-    comment: str | None = Field(None, max_length=2000)
+    comment: Text | None = Field(None, max_length=2000)
 
 
 class RatingCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rating: int = Field(ge=1, le=5)
-    comment: str | None = Field(None, max_length=2000)
+    comment: Text | None = Field(None, max_length=2000)
 
 
 class TypingCreate(BaseModel):

@@ -76,7 +76,8 @@ def test_text_over_the_limit_is_refused(visitor: Visitor) -> None:
 
 
 def test_control_characters_are_stripped(visitor: Visitor) -> None:
-    turn = visitor.say("how do i\x00 return\x07 an item\x1b\n")
+    # (A NUL is refused instead: tests/test_hostile_input.py.)
+    turn = visitor.say("how do i return\x07 an item\x1b\n")
 
     assert turn["message"]["text"] == "how do i return an item"
     assert stored(visitor)[1]["text"] == "how do i return an item"

@@ -4,14 +4,15 @@ session cookie or `Authorization: Bearer <agent API token>` (`supportbot agents 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 
 from bot.console import queries
 from bot.console.auth import AgentLogin
 from bot.deps import Context
 from bot.errors import NotFound
+from bot.schemas import ID_PATTERN
 
 router = APIRouter(prefix="/api/v1/agent", tags=["agent"])
 
@@ -22,7 +23,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/handoffs/{handoff_id}", responses=ERRORS)
-def get_handoff(handoff_id: str, context: Context, login: AgentLogin) -> dict[str, Any]:
+def get_handoff(
+    handoff_id: Annotated[str, Path(pattern=ID_PATTERN, max_length=64)],
+    context: Context,
+    login: AgentLogin,
+) -> dict[str, Any]:
     """The handoff packet (what the webhook receives), rebuilt now, with its current state."""
     with context.db.session() as session:
         packet = queries.handoff_packet(

@@ -7,7 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
@@ -17,6 +17,8 @@ from bot.deps import Chat, Context, Token, client_address, limit
 from bot.errors import Unauthorized
 from bot.events import conversation_channel
 from bot.schemas import (
+    ID_PATTERN,
+    MAX_SEQ,
     ConversationCreate,
     ConversationCreated,
     ConversationDetail,
@@ -43,6 +45,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     429: {"description": "Rate limited"},
 }
 PING_SECONDS = 15.0
+ConversationId = Annotated[str, Path(pattern=ID_PATTERN, max_length=64)]
 
 
 @router.post(
@@ -70,7 +73,9 @@ def create_conversation(
     response_model=ConversationDetail,
     responses={401: ERRORS[401], 404: ERRORS[404]},
 )
-def get_conversation(conversation_id: str, chat: Chat, token: Token) -> ConversationDetail:
+def get_conversation(
+    conversation_id: ConversationId, chat: Chat, token: Token
+) -> ConversationDetail:
     """The conversation's status and its open handoff (who answers, and when)."""
     return chat.status(conversation_id, token)
 
@@ -85,7 +90,7 @@ def get_conversation(conversation_id: str, chat: Chat, token: Token) -> Conversa
     },
 )
 def post_message(
-    conversation_id: str,
+    conversation_id: ConversationId,
     body: MessageCreate,
     chat: Chat,
     context: Context,
@@ -115,7 +120,10 @@ def post_message(
     responses={401: ERRORS[401], 404: ERRORS[404]},
 )
 def list_messages(
-    conversation_id: str, chat: Chat, token: Token, after: Annotated[int, Query(ge=0)] = 0
+    conversation_id: ConversationId,
+    chat: Chat,
+    token: Token,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
 ) -> MessagesPublic:
     """Messages with a sequence number above `after` (0: all), oldest first."""
     return chat.messages(conversation_id, token, after=after)
@@ -127,7 +135,7 @@ def list_messages(
     responses={**ERRORS, 409: {"description": "Tied to another customer already"}},
 )
 def identify_visitor(
-    conversation_id: str, body: VisitorIdentity, chat: Chat, token: Token
+    conversation_id: ConversationId, body: VisitorIdentity, chat: Chat, token: Token
 ) -> dict[str, Any]:
     """Who the visitor is, when they sign in after the chat started: with a valid
     `user_hash` the agent sees the verified customer and their earlier chats."""
@@ -140,7 +148,7 @@ def identify_visitor(
     responses={**ERRORS, 409: {"description": "Already with the team"}},
 )
 def request_handoff(
-    conversation_id: str,
+    conversation_id: ConversationId,
     chat: Chat,
     context: Context,
     token: Token,
@@ -154,7 +162,9 @@ def request_handoff(
 
 
 @router.post("/conversations/{conversation_id}/feedback", status_code=204, responses=ERRORS)
-def post_feedback(conversation_id: str, body: FeedbackCreate, chat: Chat, token: Token) -> Response:
+def post_feedback(
+    conversation_id: ConversationId, body: FeedbackCreate, chat: Chat, token: Token
+) -> Response:
     chat.feedback(conversation_id, token, body)
     return Response(status_code=204)
 
@@ -164,14 +174,16 @@ def post_feedback(conversation_id: str, body: FeedbackCreate, chat: Chat, token:
     status_code=204,
     responses={**ERRORS, 409: {"description": "Not resolved by an agent yet"}},
 )
-def post_rating(conversation_id: str, body: RatingCreate, chat: Chat, token: Token) -> Response:
+def post_rating(
+    conversation_id: ConversationId, body: RatingCreate, chat: Chat, token: Token
+) -> Response:
     chat.rate(conversation_id, token, body.rating, body.comment)
     return Response(status_code=204)
 
 
 @router.post("/conversations/{conversation_id}/typing", status_code=204, responses=ERRORS)
 def post_typing(
-    conversation_id: str, body: TypingCreate, chat: Chat, context: Context, token: Token
+    conversation_id: ConversationId, body: TypingCreate, chat: Chat, context: Context, token: Token
 ) -> Response:
     key = f"typing:{conversation_id}"
     chat.visitor_typing(conversation_id, token, body.typing, admit=lambda: limit(context, key))
@@ -184,7 +196,7 @@ def post_typing(
     responses={401: ERRORS[401], 404: ERRORS[404]},
 )
 def stream_ticket(
-    conversation_id: str, chat: Chat, context: Context, token: Token
+    conversation_id: ConversationId, chat: Chat, context: Context, token: Token
 ) -> StreamTicketPublic:
     """A single-use pass, valid for a minute, to open this conversation's event stream. (A
     browser's EventSource cannot send the `Authorization` header, and a token in a URL would
@@ -206,7 +218,7 @@ def stream_ticket(
     },
 )
 async def events(
-    conversation_id: str,
+    conversation_id: ConversationId,
     request: Request,
     chat: Chat,
     context: Context,
@@ -214,8 +226,10 @@ async def events(
     ticket: Annotated[
         str | None, Query(max_length=200, description="From `POST .../stream-ticket`.")
     ] = None,
-    last_event_id: Annotated[str | None, Header()] = None,
-    last_event_id_query: Annotated[int | None, Query(alias="last_event_id", ge=0)] = None,
+    last_event_id: Annotated[str | None, Header(max_length=64)] = None,
+    last_event_id_query: Annotated[
+        int | None, Query(alias="last_event_id", ge=0, le=MAX_SEQ)
+    ] = None,
 ) -> StreamingResponse:
     """Server-sent events. Resumes after `Last-Event-ID` (the last message `seq` seen).
     Authorised by the bearer header, or by a `ticket` (what a browser's EventSource uses)."""
@@ -225,8 +239,9 @@ async def events(
     else:
         await run_in_threadpool(chat.check_access, conversation_id, token)
     after = last_event_id_query or 0
-    if last_event_id and last_event_id.isdigit():
-        after = int(last_event_id)
+    # `isdigit` alone takes "²" or "٣", which int() refuses; anything else is ignored.
+    if last_event_id and last_event_id.isascii() and last_event_id.isdigit():
+        after = min(int(last_event_id), MAX_SEQ)
     stream = _stream(request, chat, conversation_id, after)
     return StreamingResponse(
         stream,
