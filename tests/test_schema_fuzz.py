@@ -54,15 +54,17 @@ def tokens(fuzzed_app: FastAPI) -> dict[str, str]:
     """A conversation and its token (visitor API); an agent API token and a real handoff
     (agent API), so generated requests get past authorisation to the code behind it."""
     context: AppContext = fuzzed_app.state.context
-    with TestClient(fuzzed_app) as client:
-        created = [client.post("/api/v1/conversations", json={"locale": "en"}) for _ in "ab"]
-        assert all(response.status_code == 201 for response in created)
-        visitor, handed = (response.json() for response in created)
-        asked = client.post(
-            f"/api/v1/conversations/{handed['id']}/handoff",
-            headers={"Authorization": f"Bearer {handed['token']}"},
-        )
-        assert asked.status_code == 200
+    # Not `with`: the app is already running (fuzzed_app); a second lifespan would close the
+    # context's services when it ends, under the fuzzer's feet.
+    client = TestClient(fuzzed_app)
+    created = [client.post("/api/v1/conversations", json={"locale": "en"}) for _ in "ab"]
+    assert all(response.status_code == 201 for response in created)
+    visitor, handed = (response.json() for response in created)
+    asked = client.post(
+        f"/api/v1/conversations/{handed['id']}/handoff",
+        headers={"Authorization": f"Bearer {handed['token']}"},
+    )
+    assert asked.status_code == 200
     with context.db.session() as session:
         agent = agents.create_agent(
             session=session, email="fuzz@fjeldfels.example", name="Fuzz", password="x" * 16
