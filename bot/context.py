@@ -50,11 +50,13 @@ class AppContext:
     ) -> AppContext:
         db = Database(settings.database_url)
         embedder = embedder or make_embedder(settings.embedding_model, threads=1)
+        legacy = settings.legacy_embedding_model
         index = IndexHolder(
             settings.index_dir,
             embedder,
             languages=settings.languages,
             default_language=settings.default_language,
+            legacy=make_embedder(legacy, threads=1) if legacy else None,  # loads only if used
         )
         bus = bus or make_bus(settings.redis_url)
         composer = composer or make_composer(

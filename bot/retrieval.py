@@ -7,6 +7,7 @@ can always be explained from what retrieval saw.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -21,7 +22,9 @@ from bot.policy import Policy
 from ingest.documents import Article, Chunk
 from ingest.embed import Embedder
 from ingest.lexical import tokenize
-from ingest.store import IndexVersion, current_version, load_version
+from ingest.store import IndexMismatch, IndexVersion, current_version, load_version
+
+log = logging.getLogger(__name__)
 
 DENSE_K = 96
 NEIGHBOURS = 10  # nearest chunks whose topics `agreement` counts
@@ -150,7 +153,7 @@ class Retriever:
         n_chunks = len(self.index.chunks)
         if n_chunks == 0:
             return Retrieval(text, lang, [], _empty_features(), self.index.name, 0.0)
-        query = self.embedder.embed([text])
+        query = self.embedder.embed_queries([text])
         evidence = self.evidence(text, lang, query)
         ranked = self.fuse(evidence, lang)[:limit]
         candidates = [self._candidate(item, lang, query[0], evidence) for item in ranked]
@@ -339,7 +342,7 @@ class Retriever:
         return self.index.articles[version] if version else article
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embedder.embed([text])[0]
+        return self.embedder.embed_queries([text])[0]
 
 
 def _per_article(
@@ -404,6 +407,11 @@ class IndexHolder:
 
     Requests grab `current` once and keep using it, so a swap never changes the index under a
     request in flight. `refresh()` is cheap when nothing changed (one small file read).
+
+    An index built with another model than `embedder`'s is refused, except one built with
+    `legacy`'s: that is the previous default model, and a server whose model was left at the
+    default keeps serving such an index with it until the next ingestion re-embeds it. Each
+    retriever carries the embedder its index was built with, so queries always match.
     """
 
     def __init__(
@@ -413,9 +421,11 @@ class IndexHolder:
         *,
         languages: Sequence[str],
         default_language: str,
+        legacy: Embedder | None = None,
     ):
         self.index_dir = index_dir
         self.embedder = embedder
+        self.legacy = legacy
         self.languages = tuple(languages)
         self.default_language = default_language
         self._current: Retriever | None = None
@@ -443,17 +453,39 @@ class IndexHolder:
             if key == self._loaded_key:
                 return False
             try:
-                index = load_version(self.index_dir, key[0], expect_model=self.embedder.name)
+                index, embedder = self._load(key[0])
             except Exception as exc:  # keep serving the old version; say why in /healthz
                 self.last_error = str(exc)
                 self._loaded_key = key
                 return False
             self._current = Retriever(
                 index,
-                self.embedder,
+                embedder,
                 languages=self.languages,
                 default_language=self.default_language,
             )
             self._loaded_key = key
             self.last_error = None
             return True
+
+    def _load(self, name: str) -> tuple[IndexVersion, Embedder]:
+        """Version `name` and the embedder to query it with (loaded before it serves)."""
+        try:
+            index = load_version(self.index_dir, name, expect_model=self.embedder.name)
+            return index, self.embedder
+        except IndexMismatch as refused:
+            if self.legacy is None:
+                raise
+            try:
+                index = load_version(self.index_dir, name, expect_model=self.legacy.name)
+            except IndexMismatch:
+                raise refused from None  # the message names the configured model
+        self.legacy.warm_up()
+        log.warning(
+            "index %s was built with %s: serving it with that model until `supportbot ingest` "
+            "re-embeds it with %s",
+            name,
+            self.legacy.name,
+            self.embedder.name,
+        )
+        return index, self.legacy
