@@ -85,7 +85,7 @@ def test_a_batch_never_exceeds_its_bound() -> None:
 def test_a_lone_question_is_not_kept_waiting_for_company() -> None:
     """Even with a long window, a question with nothing else queued is encoded at once."""
     embedder = HashEmbedder(64)
-    batcher = QueryBatcher(embedder.embed, window_ms=5.0)
+    batcher = QueryBatcher(embedder.embed_queries, window_ms=5.0)
     batcher.embed(["warm the thread"])
     waits: list[float] = []
     batcher._observe = lambda _size, _s, w: waits.extend(w)

@@ -210,15 +210,15 @@ def test_an_index_of_the_previous_default_model_keeps_serving_with_that_model(
                          legacy=legacy)
 
     assert holder.refresh() is True
-    assert holder.current is not None and holder.current.embedder is legacy
-    top = holder.current.search("where is my parcel", lang_hint="en").top
+    assert holder.current is not None and holder.current.retriever.embedder is legacy
+    top = holder.current.retriever.search("where is my parcel", lang_hint="en").top
     assert top is not None and top.article.id == "en/tracking"
     assert legacy.kinds == {"where is my parcel": {"query"}} and not configured.texts
 
     build_index(kb_dir, index_dir, embedder=HashEmbedder(32))
 
     assert holder.refresh() is True
-    assert holder.current.embedder is configured and holder.current.index.model == "hash-32"
+    assert holder.current.retriever.embedder is configured and holder.current.index.model == "hash-32"
 
 
 def test_an_index_of_a_third_model_is_refused_naming_the_configured_one(
