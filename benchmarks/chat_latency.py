@@ -3,11 +3,13 @@
     python -m benchmarks.chat_latency [--questions benchmarks/questions/sample-kb.csv]
                                       [--n 300] [--out var/bench/latency.json]
 
-One process, the real bundled model, loopback only, every loop bounded:
+One process, a real bundled model (`--model`, default all-MiniLM-L6-v2), loopback only, every
+loop bounded:
 
 1. the sample KB index is built with the real model, or reused when the published version's
    content hash already matches (`--index-dir`, default var/index);
-2. the raw model: `embedder.embed([q])` per question, p50/p95 (the floor a reply cannot beat);
+2. the raw model: `embedder.embed_queries([q])` per question, p50/p95 (the floor a reply
+   cannot beat);
 3. in process: `ChatService.visitor_message` for each question in a new conversation (the
    handler's work: language, retrieval, policy, answer, one database transaction);
 4. over HTTP: the app under a real uvicorn server on a free 127.0.0.1 port, the same questions
@@ -45,7 +47,7 @@ from bot.app import create_app
 from bot.config import Settings
 from bot.context import AppContext
 from bot.schemas import ConversationCreate, MessageCreate
-from ingest.embed import BUNDLED_MODEL, Embedder, make_embedder
+from ingest.embed import MINILM_MODEL, Embedder, make_embedder
 from ingest.pipeline import IngestOptions, ingest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -94,8 +96,10 @@ def timed(call: Callable[[], Any]) -> tuple[float, Any]:
 
 def measure_encode(embedder: Embedder, questions: Sequence[tuple[str, str]]) -> dict[str, float]:
     for text, _ in questions[:WARM_UP]:
-        embedder.embed([text])
-    return percentiles([timed(lambda t=text: embedder.embed([t]))[0] for text, _ in questions])
+        embedder.embed_queries([text])
+    return percentiles(
+        [timed(lambda t=text: embedder.embed_queries([t]))[0] for text, _ in questions]
+    )
 
 
 def measure_in_process(context: AppContext, questions: Sequence[tuple[str, str]]
@@ -224,6 +228,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrent-n", type=int, default=200,
                         help="messages in the concurrent run, all clients together")
     parser.add_argument("--index-dir", type=Path, default=Path("var/index"))
+    parser.add_argument("--model", default=MINILM_MODEL,
+                        help="embedding model (multilingual-e5-small is the product default)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     n = max(1, min(args.n, MAX_N))
@@ -232,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     questions = read_questions(args.questions, n)
     # Serving settings: torch on one thread per query, as `supportbot serve` runs it.
-    embedder = make_embedder(BUNDLED_MODEL, threads=1)
+    embedder = make_embedder(args.model, threads=1)
     log("model: loading ...")
     embedder.warm_up()
     index = prepare_index(args.index_dir, embedder)
@@ -240,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="supportbot-bench-") as tmp:
         settings = Settings(  # type: ignore[call-arg]
             _env_file=None, environment="test", kb_dir=SAMPLE_KB, index_dir=args.index_dir,
-            database_url=f"sqlite:///{tmp}/bench.sqlite3", embedding_model=BUNDLED_MODEL,
+            database_url=f"sqlite:///{tmp}/bench.sqlite3", embedding_model=args.model,
             rate_limit_per_minute=1_000_000, business_hours="Mon-Sun 00:00-23:59",
         )
         context = AppContext.build(settings, embedder=embedder)

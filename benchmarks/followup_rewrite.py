@@ -68,7 +68,7 @@ class Bench:
         before = words(previous)
         if not own or not before:
             return None
-        vectors = self.embedder.embed(own + before)
+        vectors = self.embedder.embed_queries(own + before)
         own_vectors, before_vectors = vectors[: len(own)], vectors[len(own) :]
         swapped, changed = list(before), False
         for i, word in enumerate(own):

@@ -101,18 +101,18 @@ def measure_model(embedder: Embedder, questions: Sequence[tuple[str, str]]) -> d
     """One question at a time (p50 ms) and batches of `BATCH` (questions/s), one thread."""
     texts = [q for q, _ in questions]
     for text in texts[:10]:
-        embedder.embed([text])
+        embedder.embed_queries([text])
     singles = []
     for text in texts[:200]:
         started = time.perf_counter()
-        embedder.embed([text])
+        embedder.embed_queries([text])
         singles.append((time.perf_counter() - started) * 1000)
     rates = []
     for round_ in range(5):
         batch = [texts[(round_ * BATCH + i) % len(texts)] for i in range(BATCH * 4)]
         started = time.perf_counter()
         for start in range(0, len(batch), BATCH):
-            embedder.embed(batch[start : start + BATCH], batch_size=BATCH)
+            embedder.embed_queries(batch[start : start + BATCH], batch_size=BATCH)
         rates.append(len(batch) / (time.perf_counter() - started))
     return {
         "single_p50_ms": round(statistics.median(singles), 2),

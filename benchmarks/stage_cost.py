@@ -53,7 +53,7 @@ def measure(retriever: Retriever, questions: Sequence[str]) -> dict[str, list[fl
     k = min(DENSE_K, len(retriever.index.chunks))
     for text in questions:
         lang = detect_language(text, languages=LANGUAGES, fallback="en")
-        query = timed(lambda t=text: retriever.embedder.embed([t]), stages["encode"])
+        query = timed(lambda t=text: retriever.embedder.embed_queries([t]), stages["encode"])
         sims, rows = timed(lambda q=query: retriever.index.dense.search(q, k), stages["dense"])
         lexical = timed(lambda t=text, g=lang: retriever._lexical(t, g), stages["lexical"])
         topics = timed(lambda t=text, q=query: retriever._topics(t, q), stages["classifier"])

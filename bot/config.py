@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from ingest.embed import PREVIOUS_DEFAULT_MODEL
 from ingest.settings import IngestSettings
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev-secret-change-me"}
@@ -100,6 +101,15 @@ class Settings(IngestSettings):
     # attempt waits, doubling from 1 s up to the maximum
     login_free_failures: int = Field(5, ge=1)
     login_max_delay_seconds: float = Field(900.0, gt=0)
+
+    @property
+    def legacy_embedding_model(self) -> str | None:
+        """The previous default model while `embedding_model` is left unset, else None.
+
+        Upgrading must not take a running bot offline: an index built with the old default
+        keeps serving (with that model) until the next `supportbot ingest` re-embeds it with
+        the new one. An explicitly chosen model is held to strictly, as before."""
+        return None if "embedding_model" in self.model_fields_set else PREVIOUS_DEFAULT_MODEL
 
     # Privacy: e-mail addresses, phone, IBAN and card numbers are always redacted in logs;
     # these redact them also in stored visitor messages and in what a chat model is sent.

@@ -81,17 +81,19 @@ class AppContext:
         embedder = embedder or make_embedder(settings.embedding_model, threads=1)
         metrics = Metrics()
         batcher = QueryBatcher(
-            embedder.embed,
+            embedder.embed_queries,
             max_batch=settings.query_batch_max,
             window_ms=settings.query_batch_window_ms,
             observe=metrics.observe_batch,
         )
+        legacy = settings.legacy_embedding_model
         index = IndexHolder(
             settings.index_dir,
             embedder,
             languages=settings.languages,
             default_language=settings.default_language,
             encode_queries=batcher.embed,
+            legacy=make_embedder(legacy, threads=1) if legacy else None,  # loads only if used
         )
         bus = bus or make_bus(settings.redis_url, prefix=settings.redis_prefix)
         composer = composer or make_composer(

@@ -114,7 +114,7 @@ class Retriever:
         self.embedder = embedder
         # The visitor's question goes through here: the app passes a `bot.batching.QueryBatcher`
         # so questions arriving together are encoded together.
-        self.encode_queries = encode_queries or embedder.embed
+        self.encode_queries = encode_queries or embedder.embed_queries
         self.languages = tuple(languages)
         self.default_language = default_language
         self.classifier = index.classifier

@@ -9,6 +9,7 @@ so a request never mixes the weights of one calibration with the thresholds of a
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,9 @@ from typing import Any
 from bot.policy import Policy
 from bot.retrieval import Retriever, Weights
 from ingest.embed import Embedder, Vectors
-from ingest.store import IndexVersion, Published, load_version, published
+from ingest.store import IndexMismatch, IndexVersion, Published, load_version, published
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,6 +66,11 @@ class IndexHolder:
     Requests grab `current` once and keep using it, so a swap never changes the index or the
     thresholds under a request in flight. `refresh()` is cheap when nothing changed (one small
     file read and one stat).
+
+    An index built with another model than `embedder`'s is refused, except one built with
+    `legacy`'s: that is the previous default model, and a server whose model was left at the
+    default keeps serving such an index with it until the next ingestion re-embeds it. Each
+    retriever queries with the model its index was built with.
     """
 
     def __init__(
@@ -73,10 +81,12 @@ class IndexHolder:
         languages: Sequence[str],
         default_language: str,
         encode_queries: Callable[[Sequence[str]], Vectors] | None = None,
+        legacy: Embedder | None = None,
     ):
         self.index_dir = index_dir
         self.embedder = embedder
         self.encode_queries = encode_queries
+        self.legacy = legacy
         self.languages = tuple(languages)
         self.default_language = default_language
         self._current: Serving | None = None
@@ -98,20 +108,42 @@ class IndexHolder:
             if stamp == self._loaded:
                 return False
             try:
-                version = load_version(
-                    self.index_dir, stamp.version, expect_model=self.embedder.name
-                )
+                version, embedder = self._load(stamp.version)
             except Exception as exc:  # keep serving the old version; say why in /healthz
                 self.last_error = str(exc)
                 self._loaded = stamp
                 return False
             self._current = Serving.load(
                 version,
-                self.embedder,
+                embedder,
                 languages=self.languages,
                 default_language=self.default_language,
-                encode_queries=self.encode_queries,
+                # the micro-batcher encodes with the configured model only
+                encode_queries=self.encode_queries if embedder is self.embedder else None,
             )
             self._loaded = stamp
             self.last_error = None
             return True
+
+    def _load(self, name: str) -> tuple[IndexVersion, Embedder]:
+        """Version `name` and the embedder to query it with (loaded before it serves)."""
+        try:
+            return load_version(
+                self.index_dir, name, expect_model=self.embedder.name
+            ), self.embedder
+        except IndexMismatch as refused:
+            if self.legacy is None:
+                raise
+            try:
+                version = load_version(self.index_dir, name, expect_model=self.legacy.name)
+            except IndexMismatch:
+                raise refused from None  # the message names the configured model
+        self.legacy.warm_up()
+        log.warning(
+            "index %s was built with %s: serving it with that model until `supportbot ingest` "
+            "re-embeds it with %s",
+            name,
+            self.legacy.name,
+            self.embedder.name,
+        )
+        return version, self.legacy

@@ -73,7 +73,7 @@ def tune_weights(retriever: Retriever, questions: Sequence[Question]) -> dict[st
             continue
         fallback = q.lang if q.lang in retriever.languages else retriever.default_language
         lang = detect_language(q.text, languages=retriever.languages, fallback=fallback)
-        query = retriever.embedder.embed([q.text])
+        query = retriever.embedder.embed_queries([q.text])
         cases.append((lang, retriever.evidence(q.text, lang, query), expected.group_id))
     default = retriever.weights
     langs = sorted({lang for lang, _, _ in cases})

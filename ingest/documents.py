@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
+from ingest.embed.protocol import TextKind
+
 ChunkKind = Literal["title", "question", "section"]
 
 
@@ -92,6 +94,17 @@ class Chunk:
         if self.kind == "section" and self.heading_path:
             return " > ".join(self.heading_path) + "\n" + self.text
         return self.text
+
+    @property
+    def embed_kind(self) -> TextKind:
+        """Which side of a search the model reads this chunk as.
+
+        A title or an alternate question is a phrasing of what visitors ask: it is matched
+        against their questions (a symmetric task, for which e5's model card says to use
+        `query: ` on both sides), and it trains the topic classifier that then reads visitors'
+        questions, so it is embedded exactly as they are. A body section is what answers:
+        a passage."""
+        return "passage" if self.kind == "section" else "query"
 
     def to_dict(self) -> dict[str, Any]:
         return {

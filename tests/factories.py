@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from ingest.embed import HashEmbedder, Vectors
+from ingest.embed import HashEmbedder, TextKind, Vectors
 from ingest.pipeline import IngestOptions, IngestReport, ingest
 
 
@@ -72,20 +72,31 @@ def run_ingest(
 
 
 class CountingEmbedder(HashEmbedder):
-    """The hash embedder, remembering every text it was asked to embed."""
+    """The hash embedder, remembering every text it was asked to embed, and as what."""
 
     def __init__(self, dimension: int = 64):
         super().__init__(dimension)
         self.texts: list[str] = []
+        self.kinds: dict[str, set[TextKind]] = {}
         self.calls = 0
 
-    def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> Vectors:
+    def embed_queries(self, texts: Sequence[str], *, batch_size: int = 64) -> Vectors:
+        self._seen(texts, "query")
+        return super().embed_queries(texts, batch_size=batch_size)
+
+    def embed_passages(self, texts: Sequence[str], *, batch_size: int = 64) -> Vectors:
+        self._seen(texts, "passage")
+        return super().embed_passages(texts, batch_size=batch_size)
+
+    def _seen(self, texts: Sequence[str], kind: TextKind) -> None:
         self.calls += 1
         self.texts.extend(texts)
-        return super().embed(texts, batch_size=batch_size)
+        for text in texts:
+            self.kinds.setdefault(text, set()).add(kind)
 
     def reset(self) -> None:
         self.texts.clear()
+        self.kinds.clear()
         self.calls = 0
 
 

@@ -33,7 +33,7 @@ class GatedEmbedder:
         if len(self.calls) == 1:
             self.entered.set()
             assert self.release.wait(10)
-        return self.inner.embed(texts)
+        return self.inner.embed_queries(texts)
 
 
 def wait_for_queue(batcher: QueryBatcher, n: int) -> None:
@@ -63,7 +63,7 @@ def test_questions_arriving_together_are_encoded_in_one_batch() -> None:
     alone = HashEmbedder(64)
     for question, vector in zip(QUESTIONS[:16], vectors, strict=True):
         assert vector.shape == (1, 64)
-        np.testing.assert_array_equal(vector, alone.embed([question]))
+        np.testing.assert_array_equal(vector, alone.embed_queries([question]))
 
 
 def test_a_batch_never_exceeds_its_bound() -> None:
@@ -85,7 +85,7 @@ def test_a_batch_never_exceeds_its_bound() -> None:
 def test_a_lone_question_is_not_kept_waiting_for_company() -> None:
     """Even with a long window, a question with nothing else queued is encoded at once."""
     embedder = HashEmbedder(64)
-    batcher = QueryBatcher(embedder.embed, window_ms=5.0)
+    batcher = QueryBatcher(embedder.embed_queries, window_ms=5.0)
     batcher.embed(["warm the thread"])
     waits: list[float] = []
     batcher._observe = lambda _size, _s, w: waits.extend(w)
@@ -109,7 +109,7 @@ def test_an_encoder_error_reaches_every_caller_and_the_batcher_goes_on() -> None
         calls.append(list(texts))
         if len(calls) == 1:
             raise RuntimeError("model fell over")
-        return HashEmbedder(64).embed(texts)
+        return HashEmbedder(64).embed_queries(texts)
 
     batcher = QueryBatcher(flaky)
     with pytest.raises(RuntimeError, match="model fell over"):
@@ -124,8 +124,8 @@ def test_an_encoder_error_reaches_every_caller_and_the_batcher_goes_on() -> None
 def test_batched_vectors_match_one_at_a_time_with_the_real_model(real_embedder) -> None:
     questions = ["How do I return an item?", "Wie setze ich mein Passwort zurück?",
                  "Hvornår kommer min pakke?", "Do you ship to Norway?", "cancel my order"]
-    alone = np.vstack([real_embedder.embed([q]) for q in questions])
-    batcher = QueryBatcher(real_embedder.embed, window_ms=2.0)
+    alone = np.vstack([real_embedder.embed_queries([q]) for q in questions])
+    batcher = QueryBatcher(real_embedder.embed_queries, window_ms=2.0)
     with ThreadPoolExecutor(max_workers=len(questions)) as pool:
         together = np.vstack(list(pool.map(lambda q: batcher.embed([q]), questions * 4)))
     batcher.close()
@@ -141,7 +141,7 @@ def test_a_question_encoded_ahead_is_not_encoded_again() -> None:
 
     def counting(texts: Sequence[str]) -> Vectors:
         calls.append(list(texts))
-        return HashEmbedder(64).embed(texts)
+        return HashEmbedder(64).embed_queries(texts)
 
     batcher = QueryBatcher(counting)
     batcher.encode_ahead("where is my parcel")
@@ -152,5 +152,5 @@ def test_a_question_encoded_ahead_is_not_encoded_again() -> None:
 
     assert calls == [["where is my parcel"], ["how do I return an item"], ["where is my parcel"]]
     np.testing.assert_array_equal(once_more, again)
-    np.testing.assert_array_equal(again, HashEmbedder(64).embed(["where is my parcel"]))
+    np.testing.assert_array_equal(again, HashEmbedder(64).embed_queries(["where is my parcel"]))
     assert other.shape == (1, 64)

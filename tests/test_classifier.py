@@ -38,11 +38,11 @@ def phrasings() -> tuple[list[str], list[str]]:
 @pytest.fixture(scope="module")
 def fitted() -> TopicClassifier:
     texts, topics = phrasings()
-    return train(texts, HashEmbedder(64).embed(texts), topics, model="hash-64")
+    return train(texts, HashEmbedder(64).embed_queries(texts), topics, model="hash-64")
 
 
 def probabilities(model: TopicClassifier, text: str) -> dict[str, float]:
-    probs = model.probabilities([text], HashEmbedder(64).embed([text]))[0]
+    probs = model.probabilities([text], HashEmbedder(64).embed_queries([text]))[0]
     return dict(zip(model.topics, probs.tolist(), strict=True))
 
 
@@ -73,7 +73,7 @@ def test_the_fast_path_equals_sklearns_transform_and_predict(fitted: TopicClassi
     from ingest.classifier import _features
 
     texts = ["my card was stolen", "wire money to an iban please", "zzz", ""]
-    vectors = HashEmbedder(64).embed(texts)
+    vectors = HashEmbedder(64).embed_queries(texts)
     x = _features(fitted.word, fitted.char, texts, vectors)
     logits = np.asarray(x @ fitted.coef.T) + fitted.intercept
     expected = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -87,7 +87,7 @@ def test_two_topics_are_enough() -> None:
     keep = [i for i, t in enumerate(topics) if t in {"pin", "transfer"}]
     model = train(
         [texts[i] for i in keep],
-        HashEmbedder(64).embed([texts[i] for i in keep]),
+        HashEmbedder(64).embed_queries([texts[i] for i in keep]),
         [topics[i] for i in keep],
         model="hash-64",
     )

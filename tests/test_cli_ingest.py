@@ -132,6 +132,26 @@ def test_check_validates_and_publishes_nothing(
     assert list_versions(env.index_dir) == []
 
 
+def test_another_model_says_that_every_chunk_is_embedded_again(
+    env: Env, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As after the default model changed: the editor learns why this run embeds it all."""
+    run("ingest", "--quiet")
+    before = current_version(env.index_dir)
+    monkeypatch.setenv("SUPPORTBOT_EMBEDDING_MODEL", "hash-32")
+
+    assert run("ingest", "--check") == 0
+    assert (
+        f"the next ingestion embeds every chunk again: {before} was built with hash-64, "
+        "the model now is hash-32"
+    ) in " ".join(capsys.readouterr().out.split())
+    assert run("ingest") == 0
+
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"all chunks embedded: {before} was built with hash-64, the model now is hash-32" in out
+    assert load_version(env.index_dir, expect_model="hash-32").manifest["backend"] == "hash"
+
+
 def test_check_on_an_invalid_knowledge_base_exits_6(
     env: Env, capsys: pytest.CaptureFixture[str]
 ) -> None:

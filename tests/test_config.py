@@ -56,3 +56,21 @@ def test_an_allowed_origin_must_be_an_origin(monkeypatch: pytest.MonkeyPatch, va
     monkeypatch.setenv("SUPPORTBOT_ALLOWED_ORIGINS", value)
     with pytest.raises(ValidationError, match=r"is not an origin like https://shop\.example"):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_the_default_model_is_multilingual_e5(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SUPPORTBOT_EMBEDDING_MODEL", raising=False)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+
+    assert settings.embedding_model == "multilingual-e5-small"
+    # left unset, an index built with the previous default keeps serving until re-ingested
+    assert settings.legacy_embedding_model == "all-MiniLM-L6-v2"
+
+
+@pytest.mark.parametrize("value", ["multilingual-e5-small", "all-MiniLM-L6-v2", "/models/mine"])
+def test_a_chosen_model_is_held_to_strictly(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("SUPPORTBOT_EMBEDDING_MODEL", value)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+
+    assert settings.embedding_model == value
+    assert settings.legacy_embedding_model is None

@@ -80,7 +80,7 @@ def test_sigkill_mid_ingestion_keeps_the_published_version(
     assert list_versions(index_dir) == [old]
     version = load_version(index_dir, expect_model=HASH_MODEL)
     assert set(version.articles) == {"sentinel"}
-    _, rows = version.dense.search(HashEmbedder(64).embed(["lighthouse keeper"]), 1)
+    _, rows = version.dense.search(HashEmbedder(64).embed_queries(["lighthouse keeper"]), 1)
     assert version.chunks[int(rows[0][0])].article_id == "sentinel"
 
     rerun = start_ingest(tmp_path, kb, index_dir)

@@ -39,7 +39,7 @@ def vectors_by_chunk(version: IndexVersion) -> dict[str, np.ndarray]:
 
 
 def top_article(version: IndexVersion, embedder: HashEmbedder, text: str) -> str:
-    _, rows = version.dense.search(embedder.embed([text]), 1)
+    _, rows = version.dense.search(embedder.embed_queries([text]), 1)
     return version.chunks[int(rows[0][0])].article_id
 
 
@@ -176,8 +176,32 @@ def test_another_embedding_model_rebuilds_everything(kb: Path, index_dir: Path) 
     assert report.chunks_reused == 0
     assert report.chunks_embedded == report.chunks == len(embedder.texts)
     assert report.files_parsed == 3
+    assert report.rebuilt == f"{first.version} was built with hash-64, the model now is hash-32"
     version = load_version(index_dir, expect_model="hash-32")
     assert version.manifest["dimension"] == version.dense.d == 32
+    assert version.manifest["backend"] == "hash"
+
+
+def test_an_incremental_run_says_nothing_about_a_rebuild(kb: Path, index_dir: Path) -> None:
+    run_ingest(kb, index_dir)
+    write_article(kb, "en/warranty.md", id="warranty", title="Warranty", body="Two years.\n")
+
+    assert run_ingest(kb, index_dir).rebuilt is None
+
+
+def test_phrasings_are_embedded_as_queries_and_sections_as_passages(
+    kb: Path, index_dir: Path
+) -> None:
+    """Titles and alternate questions are matched against visitors' questions (and train the
+    topic classifier that reads them), so they are embedded as queries; body text answers."""
+    embedder = CountingEmbedder()
+
+    run_ingest(kb, index_dir, embedder)
+
+    assert embedder.kinds["Can I send it back?"] == {"query"}
+    assert embedder.kinds["Returns"] == {"query"}
+    assert embedder.kinds["Returns\nWithin 30 days."] == {"passage"}
+    assert embedder.kinds["Returns > Label\nFree."] == {"passage"}
 
 
 def test_another_chunk_size_rebuilds_everything(kb: Path, index_dir: Path) -> None:
@@ -186,6 +210,7 @@ def test_another_chunk_size_rebuilds_everything(kb: Path, index_dir: Path) -> No
     report = run_ingest(kb, index_dir, chunk_size=400)
 
     assert report.published and report.chunks_reused == 0
+    assert report.rebuilt is not None and "chunk_size 900, the settings say 400" in report.rebuilt
     assert load_version(index_dir).manifest["chunk_size"] == 400
 
 

@@ -86,7 +86,7 @@ def test_the_manifest_records_the_index_type_and_loading_follows_it(tmp_path: Pa
     assert big.manifest["dense"]["type"] == "ivf"
     assert big.dense.nprobe == big.manifest["dense"]["nprobe"]  # not FAISS's default of 1
     np.testing.assert_allclose(big.vectors(), small.vectors(), atol=1e-6)
-    query = HashEmbedder(64).embed(["Parcel 7 words about item7"])
+    query = HashEmbedder(64).embed_queries(["Parcel 7 words about item7"])
     _, rows = big.dense.search(query, 1)
     assert big.chunks[rows[0][0]].article_id == "en/a07"
 

@@ -65,7 +65,7 @@ def publish_revisions(kb: Path, index_dir: Path, count: int, **options: Any) -> 
 def answers(index_dir: Path, question: str) -> str:
     """The article the published version finds for `question`, densely and lexically."""
     version = load_version(index_dir, expect_model="hash-64")
-    _, rows = version.dense.search(HashEmbedder(64).embed([question]), 1)
+    _, rows = version.dense.search(HashEmbedder(64).embed_queries([question]), 1)
     dense = version.chunks[int(rows[0][0])].article_id
     lexical_rows, scores = version.lexical["en"].scores(question)
     lexical = version.chunks[int(lexical_rows[scores.argmax()])].article_id

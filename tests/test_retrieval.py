@@ -13,6 +13,7 @@ from bot.serving import IndexHolder
 from ingest.embed import HashEmbedder
 from ingest.store import current_version, write_calibration
 from tests.conftest import build_index
+from tests.factories import CountingEmbedder
 from tests.kb_factory import write_article, write_tiny_kb
 
 
@@ -195,6 +196,42 @@ def test_a_version_for_another_model_is_refused_and_the_old_one_serves(
     assert holder.refresh() is False
     assert holder.current is serving
     assert holder.last_error is not None and "hash-32" in holder.last_error
+
+
+def test_an_index_of_the_previous_default_model_keeps_serving_with_that_model(
+    tiny: tuple[Path, Path],
+) -> None:
+    """The default model changed (hash-64 stands for the old default, hash-32 for the new):
+    the published index keeps serving, queried with its own model, until ingestion rebuilds
+    it; then the new version serves with the configured model."""
+    kb_dir, index_dir = tiny
+    configured, legacy = CountingEmbedder(32), CountingEmbedder(64)
+    holder = IndexHolder(index_dir, configured, languages=("en",), default_language="en",
+                         legacy=legacy)
+
+    assert holder.refresh() is True
+    assert holder.current is not None and holder.current.retriever.embedder is legacy
+    top = holder.current.retriever.search("where is my parcel", lang_hint="en").top
+    assert top is not None and top.article.id == "en/tracking"
+    assert legacy.kinds == {"where is my parcel": {"query"}} and not configured.texts
+
+    build_index(kb_dir, index_dir, embedder=HashEmbedder(32))
+
+    assert holder.refresh() is True
+    assert holder.current.retriever.embedder is configured and holder.current.index.model == "hash-32"
+
+
+def test_an_index_of_a_third_model_is_refused_naming_the_configured_one(
+    tiny: tuple[Path, Path],
+) -> None:
+    _, index_dir = tiny  # built with hash-64
+    holder = IndexHolder(index_dir, HashEmbedder(32), languages=("en",), default_language="en",
+                         legacy=HashEmbedder(16))
+
+    assert holder.refresh() is False
+    assert holder.current is None
+    assert holder.last_error is not None
+    assert "'hash-64' but the configured model is 'hash-32'" in holder.last_error
 
 
 def test_no_index_yet(tmp_path: Path) -> None:

@@ -33,7 +33,8 @@ async def healthz(context: Context) -> dict[str, Any]:
     database = await run_in_threadpool(context.db.ping)
     return {
         "status": "ok" if database and index else "degraded",
-        "model": context.embedder.name,
+        # the model that serves: the index's, when it is one built with the previous default
+        "model": (serving.retriever.embedder if serving is not None else context.embedder).name,
         "index": index,
         "index_error": context.index.last_error,
         "database": database,
