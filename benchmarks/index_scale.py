@@ -1,4 +1,4 @@
-"""Dense search at scale: exact (flat) against IVF as `ingest.store.build_dense` builds them,
+"""Dense search at scale: exact (flat) against IVF as `ingest.dense.build_dense` builds them,
 and HNSW for comparison.
 
     python -m benchmarks.index_scale [--sizes 10000,100000,500000] [--queries 300]
@@ -30,7 +30,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from ingest.store import (
+from ingest.dense import (
     EXACT_MAX_CHUNKS,
     IVF_NPROBE,
     IVF_RECALL_TARGET,

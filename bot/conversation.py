@@ -6,6 +6,10 @@ A turn is one database transaction: the visitor's message and the bot's reply ar
 together or not at all, and a retry with the same `client_id` returns what was stored. Live
 events go out only after the commit (`bot.live_events`); a change of state emits one status
 event, whatever caused it.
+
+Why one module of a little over 400 lines: it is the visitor's whole side, and every part of
+it opens its own transaction around `bot.access.authorise`; the bot's reply
+(`bot.replies`), the handoff (`bot.handoff`) and the events (`bot.live_events`) live apart.
 """
 
 from __future__ import annotations

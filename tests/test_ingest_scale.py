@@ -12,16 +12,10 @@ import numpy as np
 import pytest
 
 from ingest import lexical
+from ingest.dense import EXACT_MAX_CHUNKS, build_dense, dense_type_for
 from ingest.embed import HashEmbedder
 from ingest.lexical import TermCounts, bm25_from_counts, tokenize
-from ingest.store import (
-    EXACT_MAX_CHUNKS,
-    IndexCorrupt,
-    build_dense,
-    dense_type_for,
-    load_version,
-    write_version,
-)
+from ingest.store import IndexCorrupt, load_version, write_version
 from tests.factories import run_ingest, write_article
 
 TEXTS = [

@@ -218,7 +218,8 @@ def test_an_index_of_the_previous_default_model_keeps_serving_with_that_model(
     build_index(kb_dir, index_dir, embedder=HashEmbedder(32))
 
     assert holder.refresh() is True
-    assert holder.current.retriever.embedder is configured and holder.current.index.model == "hash-32"
+    assert holder.current.retriever.embedder is configured
+    assert holder.current.index.model == "hash-32"
 
 
 def test_an_index_of_a_third_model_is_refused_naming_the_configured_one(
