@@ -9,6 +9,7 @@ so a request never mixes the weights of one calibration with the thresholds of a
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -22,6 +23,21 @@ from ingest.embed import Embedder, Vectors
 from ingest.store import IndexMismatch, IndexVersion, Published, load_version, published
 
 log = logging.getLogger(__name__)
+
+# Per model, the calibration an index gets until `supportbot eval --tune` fits one for its own
+# knowledge base: the policy's built-in defaults were fitted on all-MiniLM-L6-v2's scores, and
+# multilingual-e5-small scores on another scale (untuned it answered 4.9 % wrongly and handed
+# off only 72 % of out-of-scope questions on the sample KB).
+MODEL_DEFAULTS = Path(__file__).resolve().parent / "calibrations"
+
+
+def default_calibration(model: str) -> dict[str, Any] | None:
+    """The shipped calibration for an index built with `model`, or None (the policy's own)."""
+    path = MODEL_DEFAULTS / f"{model}.json"
+    if not path.is_file():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,16 +59,17 @@ class Serving:
         encode_queries: Callable[[Sequence[str]], Vectors] | None = None,
     ) -> Serving:
         calibration = version.calibration()
+        fitted = calibration or default_calibration(version.model)
         classifier = version.classifier is not None
         retriever = Retriever(
             version,
             embedder,
             languages=languages,
             default_language=default_language,
-            weights=Weights.from_calibration(calibration, classifier=classifier),
+            weights=Weights.from_calibration(fitted, classifier=classifier),
             encode_queries=encode_queries,
         )
-        policy = Policy.from_calibration(calibration, classifier=classifier)
+        policy = Policy.from_calibration(fitted, classifier=classifier)
         return cls(retriever, policy, calibration)
 
     @property

@@ -117,3 +117,34 @@ def test_published_marks_the_version_and_its_calibration(tiny: tuple[Path, Path]
     assert tuned != untuned
     assert published(index_dir) == tuned  # reading it changes nothing
     assert read_calibration(version.path) == version.calibration() == STRICT
+
+
+def test_an_untuned_e5_index_gets_the_calibration_fitted_for_e5() -> None:
+    """The policy's built-in defaults were fitted on all-MiniLM-L6-v2; an index of
+    multilingual-e5-small without its own calibration gets the one shipped for that model."""
+    from bot.serving import default_calibration
+
+    shipped = default_calibration("multilingual-e5-small")
+    assert shipped is not None
+    policy = Policy.from_calibration(shipped, classifier=True)
+    assert policy != Policy.default(classifier=True)
+    assert policy.thresholds.answer == shipped["thresholds"]["answer"]
+    assert default_calibration("hash-64") is None
+    assert default_calibration("all-MiniLM-L6-v2") is None  # its defaults are the policy's
+
+
+def test_serving_uses_the_model_default_only_without_a_calibration_of_its_own(
+    tiny: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.serving
+
+    shipped = {"thresholds": {"answer": 0.97, "clarify": 0.9}}
+    monkeypatch.setattr(bot.serving, "default_calibration",
+                        lambda model: shipped if model == "hash-64" else None)
+    _, index_dir = tiny
+    holder = holder_for(index_dir)
+    assert holder.refresh() and holder.current is not None
+    assert holder.current.policy.thresholds.answer == 0.97
+    assert holder.current.calibration is None  # the version itself is still untuned
+    write_calibration(holder.current.index.path, {"thresholds": {"answer": 0.5, "clarify": 0.4}})
+    assert holder.refresh() and holder.current.policy.thresholds.answer == 0.5
