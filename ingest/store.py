@@ -8,6 +8,8 @@ version serving. `supportbot eval --tune` adds (or replaces) the calibration of 
 version later, also with one atomic rename.
 
 This module is the only one that knows these file names; everything else goes through it.
+That is also why it is a little over 400 lines: splitting writing from loading would give the
+file layout two owners again (building the dense index lives in `ingest.dense`).
 """
 
 from __future__ import annotations
