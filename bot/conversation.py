@@ -237,7 +237,7 @@ class ChatService:
         if self.settings.redact_transcripts:
             body = body.model_copy(update={"text": redact(body.text)})
         events = PendingEvents()
-        if self.encode_ahead is not None and token:
+        if self.encode_ahead is not None and self._bot_will_search(conversation_id, token):
             self.encode_ahead(body.text)
         try:
             with self.db.session() as session:
@@ -255,6 +255,14 @@ class ChatService:
             return existing
         events.publish(self.bus)
         return turn
+
+    def _bot_will_search(self, conversation_id: str, token: str | None) -> bool:
+        """Whether to encode the question ahead of the turn's transaction: only for the
+        conversation's own token (a stranger's request must not cost an encode; this raises
+        the same 401/404 the turn would) and only while the bot has the chat."""
+        with self.db.reading() as session:
+            conversation = access.authorise(session, conversation_id, token)
+            return status_of(conversation) not in WITH_TEAM
 
     def _existing(
         self, session: Session, conversation: Conversation, client_id: str

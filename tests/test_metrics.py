@@ -62,8 +62,8 @@ def test_metrics_count_replies_requests_encodes_and_the_queue(app_client: TestCl
     route = "/api/v1/conversations/{conversation_id}/messages"
     assert value(after, "supportbot_http_request_duration_seconds_count",
                  method="POST", route=route, status="200") == 2
-    # Both messages are encoded ahead of their transaction (the second before it is known that
-    # the team has the chat); retrieval then reuses the first one's vector.
+    # The first message is encoded ahead of its transaction; the second, once the team has the
+    # chat, only when the bot checks whether it can answer it from the queue.
     assert value(after, "supportbot_query_encode_batch_size_count") == 2
     assert value(after, "supportbot_query_encode_seconds_sum") > 0
     assert value(after, "supportbot_handoff_queue_length") == 1
