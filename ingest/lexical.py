@@ -61,20 +61,26 @@ def _stemmer(lang: str) -> Any:
 
 @lru_cache(maxsize=8)
 def _stopwords(lang: str) -> frozenset[str]:
-    return frozenset(w for w in _STOPWORDS.get(lang, ()) if w not in _KEEP)
+    """The stop words as written and as typed without special letters ("på" and "paa")."""
+    words = [w for w in _STOPWORDS.get(lang, ()) if w not in _KEEP]
+    return frozenset(words) | frozenset(_fold(w) for w in words if _fold(w) not in _KEEP)
 
 
 def tokenize(text: str, lang: str) -> list[str]:
-    """Lower-case words, minus stop words, stemmed for `lang`; umlauts folded after stemming so
-    "Rueckgabe", "Rückgabe" and "Ruckgabe" meet."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in _stopwords(lang)]
+    """Lower-case words, minus stop words, stemmed for `lang`; umlauts and Danish letters
+    folded after stemming so "Rueckgabe", "Rückgabe" and "Ruckgabe" meet, and so do "ændre"
+    and "aendre", "på" and "paa" (typed without a Danish keyboard)."""
+    stop = _stopwords(lang)
+    words = [w for w in _WORD.findall(text.lower()) if w not in stop and _fold(w) not in stop]
     stems = _stemmer(lang).stemWords(words)
     return [_fold(s) for s in stems if s]
 
 
 @lru_cache(maxsize=1 << 18)  # a knowledge base repeats its words: fold each one once
 def _fold(word: str) -> str:
-    word = word.replace("ß", "ss").replace("ae", "a").replace("oe", "o").replace("ue", "u")
+    # æ and ø have no ASCII decomposition: without these two, "sælger" folded to "slg".
+    word = word.replace("ß", "ss").replace("æ", "a").replace("ø", "o")
+    word = word.replace("ae", "a").replace("oe", "o").replace("ue", "u").replace("aa", "a")
     return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode() or word
 
 
@@ -210,7 +216,11 @@ class LexicalIndex:
         return self.rows[hit], scores[hit]
 
 
-TOKENS_FILE = "tokens.txt"
+# The saved words carry the tokenizer's version in their file names, and the version is part
+# of an index's content hash: after a change to `tokenize`, the next ingestion builds a new
+# version and works every chunk's words out anew (vectors are still reused).
+TOKENIZER = 2  # raise when `tokenize` changes what it returns
+TOKENS_FILE = f"tokens-{TOKENIZER}.txt"
 
 
 def chunk_tokens(
@@ -239,7 +249,7 @@ def read_tokens(path: Path) -> list[list[str]] | None:
 # BM25 as bm25s scores it by default (method and idf "lucene"); `bm25_from_counts` builds the
 # same score matrix from word counts with array operations instead of a Python loop per chunk.
 _K1, _B = 1.5, 0.75
-COUNTS_FILE = "counts.npz"
+COUNTS_FILE = f"counts-{TOKENIZER}.npz"  # versioned with TOKENS_FILE
 
 
 @dataclass

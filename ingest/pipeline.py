@@ -20,6 +20,7 @@ from ingest.chunk import chunk_article
 from ingest.classifier import TopicClassifier, fingerprint, train, worth_training
 from ingest.documents import Article, Chunk
 from ingest.embed import Embedder, Vectors
+from ingest.lexical import TOKENIZER
 from ingest.load import KnowledgeBaseInvalid, Problem, check_unique, discover, load_file
 from ingest.store import (
     IndexStoreError,
@@ -332,5 +333,6 @@ def embed_chunks(
 
 
 def _content_hash(articles: Sequence[Article], model: str, chunk_size: int) -> str:
-    payload = json.dumps([model, chunk_size, sorted((a.id, a.sha256) for a in articles)])
+    # The tokenizer's version too: a change to how words are folded is a change of content.
+    payload = json.dumps([model, chunk_size, TOKENIZER, sorted((a.id, a.sha256) for a in articles)])
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
