@@ -30,6 +30,13 @@ def warm_up(languages: Sequence[str]) -> None:
     _detector(tuple(languages))
 
 
+def confidences(text: str, *, languages: Sequence[str]) -> list[tuple[str, float]]:
+    """The detector's confidence in each of `languages` for `text`, likeliest first (they sum
+    to 1); empty when it has nothing to go on."""
+    values = _detector(tuple(languages)).compute_language_confidence_values(text)
+    return [(_CODES[v.language], float(v.value)) for v in values if v.language in _CODES]
+
+
 def detect_language(
     text: str, *, languages: Sequence[str], fallback: str, min_confidence: float = 0.6
 ) -> str:

@@ -1,0 +1,186 @@
+"""The conversation's language: set when the chat starts, changed only when the visitor
+clearly writes in another one.
+
+One rule, `next_language`:
+
+- The chat starts in the widget's locale (`bot.conversation.ChatService.start`).
+- A message switches it when it is long enough to tell on its own (`LONG_MESSAGE_WORDS` words
+  or more once names are left out) and the detector is sure (`SURE`), or when it is the second
+  visitor message in a row that reads as the same other language (each with `EVIDENCE_WORDS`
+  words and `LIKELY` confidence: "Danke schön", then "Wo bleibt es?").
+- Names never switch it. Known names ("Aarhus", "PayPal", "Fjeld Club"), acronyms ("DHL") and
+  words with a capital inside ("MobilePay") are left out before detection; so are the æøå and
+  äöüß shortcuts of any capitalised word in mid-sentence ("Nørregade"). Such a word may also be
+  a German noun, so it is not simply dropped: the language read with it must be the language
+  read without it, or the message does not count.
+
+The choice carries its evidence (`LanguageChoice.details`), kept with the visitor's message:
+the next message reads `detected` from there for "two in a row".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.language import confidences
+
+LONG_MESSAGE_WORDS = 4  # "wo ist mein paket": enough for the detector to be right alone
+SURE = 0.7  # its confidence for that (en/de/da values sum to 1; "ok" reads 0.57 Danish)
+EVIDENCE_WORDS = 2  # a single word ("ok", "tak", "Hallo") says nothing, even twice
+LIKELY = 0.55  # a short message's confidence that still counts towards two in a row
+
+# Places, brands and services a visitor writes in any language. Lower case; a phrase is
+# matched as whole words, case-insensitively.
+NAMES = frozenset(
+    {
+        "fjeld & fels",
+        "fjeld og fels",
+        "fjeld und fels",
+        "fjeld club",
+        "fjeld",
+        "fels",
+        "copenhagen",
+        "københavn",
+        "kobenhavn",
+        "kopenhagen",
+        "aarhus",
+        "århus",
+        "hamburg",
+        "flensburg",
+        "berlin",
+        "nørregade",
+        "mönckebergstraße",
+        "paypal",
+        "klarna",
+        "mobilepay",
+        "apple pay",
+        "google pay",
+        "visa",
+        "mastercard",
+        "dankort",
+        "vipps",
+        "dhl",
+        "gls",
+        "dpd",
+        "ups",
+        "postnord",
+        "hermes",
+    }
+)
+_NAMES = re.compile(
+    r"(?<!\w)(?:"
+    + "|".join(re.escape(n) for n in sorted(NAMES, key=len, reverse=True))
+    + r")(?!\w)",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+_ACRONYM = re.compile(r"^[A-ZÆØÅÄÖÜ]{2,}$")  # DHL, GLS
+_INNER_CAPITAL = re.compile(r"^.+[A-ZÆØÅÄÖÜ]")  # PayPal, MobilePay, PostNord
+_SENTENCE_END = re.compile(r"[.!?:]\s*$")
+_DANISH_LETTERS = re.compile(r"[æøå]", re.IGNORECASE)
+_GERMAN_LETTERS = re.compile(r"[äöüß]", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one message says about its language. `detected` is None when it does not say
+    (too few words, an unsure detector, or a reading that hangs on a possible name)."""
+
+    detected: str | None
+    confidence: float
+    words: int
+
+
+@dataclass(frozen=True)
+class LanguageChoice:
+    """The conversation's language after a message, and why."""
+
+    lang: str
+    rule: str  # start | same | unclear | long_message | two_in_a_row | once
+    reading: Reading
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "lang": self.lang,
+            "rule": self.rule,
+            "detected": self.reading.detected,
+            "confidence": round(self.reading.confidence, 4),
+            "words": self.reading.words,
+        }
+
+
+def without_names(text: str) -> tuple[list[str], list[str]]:
+    """The words of `text` without the sure names (`NAMES`, acronyms, inner capitals), and
+    those words without any capitalised one in mid-sentence either (it may be a name)."""
+    words: list[str] = []
+    strict: list[str] = []
+    start = True
+    for piece in re.split(r"(\s+)", _NAMES.sub(" . ", text)):
+        if not piece.strip():
+            continue
+        if piece == ".":
+            start = False  # a name stood here: the next word is not a sentence's first
+            continue
+        for word in _WORD.findall(piece):
+            if _ACRONYM.match(word) or _INNER_CAPITAL.match(word):
+                start = False
+                continue
+            words.append(word)
+            if start or not word[0].isupper():
+                strict.append(word)
+            start = False
+        if _SENTENCE_END.search(piece):
+            start = True
+    return words, strict
+
+
+def read(text: str, *, languages: Sequence[str]) -> Reading:
+    """The language `text` is written in, if it says, with names left out."""
+    words, strict = without_names(text)
+    if len(languages) < 2 or len(words) < EVIDENCE_WORDS or not strict:
+        return Reading(None, 0.0, len(words))
+    strict_text = " ".join(strict)
+    shortcut = _letters(strict_text, languages)
+    if shortcut is not None:
+        return Reading(shortcut, 1.0, len(words))
+    found = confidences(" ".join(words), languages=languages)
+    if not found:
+        return Reading(None, 0.0, len(words))
+    lang, confidence = found[0]
+    if len(strict) < len(words):  # a capitalised word might be a name: it must not decide
+        without = confidences(strict_text, languages=languages)
+        if not without or without[0][0] != lang:
+            return Reading(None, confidence, len(words))
+    if confidence < LIKELY:
+        return Reading(None, confidence, len(words))
+    return Reading(lang, confidence, len(words))
+
+
+def next_language(
+    text: str, *, current: str, previous: str | None, languages: Sequence[str]
+) -> LanguageChoice:
+    """The conversation's language after the visitor wrote `text`. `current` is its language
+    now; `previous` what the visitor's message before this one read as (its `detected`)."""
+    reading = read(text, languages=languages)
+    detected = reading.detected
+    if detected is None:
+        return LanguageChoice(current, "unclear", reading)
+    if detected == current:
+        return LanguageChoice(current, "same", reading)
+    if reading.words >= LONG_MESSAGE_WORDS and reading.confidence >= SURE:
+        return LanguageChoice(detected, "long_message", reading)
+    if previous == detected:
+        return LanguageChoice(detected, "two_in_a_row", reading)
+    return LanguageChoice(current, "once", reading)
+
+
+def _letters(text: str, languages: Sequence[str]) -> str | None:
+    """Letters that settle it at once: æøå only in Danish, äöüß only in German."""
+    danish = "da" in languages and _DANISH_LETTERS.search(text) is not None
+    german = "de" in languages and _GERMAN_LETTERS.search(text) is not None
+    if danish == german:
+        return None
+    return "da" if danish else "de"
