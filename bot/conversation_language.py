@@ -20,68 +20,17 @@ the next message reads `detected` from there for "two in a row".
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.language import confidences
+from bot.language import confidences, letters_say
+from bot.names import without_names
 
 LONG_MESSAGE_WORDS = 4  # "wo ist mein paket": enough for the detector to be right alone
 SURE = 0.7  # its confidence for that (en/de/da values sum to 1; "ok" reads 0.57 Danish)
 EVIDENCE_WORDS = 2  # a single word ("ok", "tak", "Hallo") says nothing, even twice
 LIKELY = 0.55  # a short message's confidence that still counts towards two in a row
-
-# Places, brands and services a visitor writes in any language. Lower case; a phrase is
-# matched as whole words, case-insensitively.
-NAMES = frozenset(
-    {
-        "fjeld & fels",
-        "fjeld og fels",
-        "fjeld und fels",
-        "fjeld club",
-        "fjeld",
-        "fels",
-        "copenhagen",
-        "københavn",
-        "kobenhavn",
-        "kopenhagen",
-        "aarhus",
-        "århus",
-        "hamburg",
-        "flensburg",
-        "berlin",
-        "nørregade",
-        "mönckebergstraße",
-        "paypal",
-        "klarna",
-        "mobilepay",
-        "apple pay",
-        "google pay",
-        "visa",
-        "mastercard",
-        "dankort",
-        "vipps",
-        "dhl",
-        "gls",
-        "dpd",
-        "ups",
-        "postnord",
-        "hermes",
-    }
-)
-_NAMES = re.compile(
-    r"(?<!\w)(?:"
-    + "|".join(re.escape(n) for n in sorted(NAMES, key=len, reverse=True))
-    + r")(?!\w)",
-    re.IGNORECASE,
-)
-_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
-_ACRONYM = re.compile(r"^[A-ZÆØÅÄÖÜ]{2,}$")  # DHL, GLS
-_INNER_CAPITAL = re.compile(r"^.+[A-ZÆØÅÄÖÜ]")  # PayPal, MobilePay, PostNord
-_SENTENCE_END = re.compile(r"[.!?:]\s*$")
-_DANISH_LETTERS = re.compile(r"[æøå]", re.IGNORECASE)
-_GERMAN_LETTERS = re.compile(r"[äöüß]", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -112,38 +61,13 @@ class LanguageChoice:
         }
 
 
-def without_names(text: str) -> tuple[list[str], list[str]]:
-    """The words of `text` without the sure names (`NAMES`, acronyms, inner capitals), and
-    those words without any capitalised one in mid-sentence either (it may be a name)."""
-    words: list[str] = []
-    strict: list[str] = []
-    start = True
-    for piece in re.split(r"(\s+)", _NAMES.sub(" . ", text)):
-        if not piece.strip():
-            continue
-        if piece == ".":
-            start = False  # a name stood here: the next word is not a sentence's first
-            continue
-        for word in _WORD.findall(piece):
-            if _ACRONYM.match(word) or _INNER_CAPITAL.match(word):
-                start = False
-                continue
-            words.append(word)
-            if start or not word[0].isupper():
-                strict.append(word)
-            start = False
-        if _SENTENCE_END.search(piece):
-            start = True
-    return words, strict
-
-
 def read(text: str, *, languages: Sequence[str]) -> Reading:
     """The language `text` is written in, if it says, with names left out."""
     words, strict = without_names(text)
     if len(languages) < 2 or len(words) < EVIDENCE_WORDS or not strict:
         return Reading(None, 0.0, len(words))
     strict_text = " ".join(strict)
-    shortcut = _letters(strict_text, languages)
+    shortcut = letters_say(strict_text, languages)
     if shortcut is not None:
         return Reading(shortcut, 1.0, len(words))
     found = confidences(" ".join(words), languages=languages)
@@ -175,12 +99,3 @@ def next_language(
     if previous == detected:
         return LanguageChoice(detected, "two_in_a_row", reading)
     return LanguageChoice(current, "once", reading)
-
-
-def _letters(text: str, languages: Sequence[str]) -> str | None:
-    """Letters that settle it at once: æøå only in Danish, äöüß only in German."""
-    danish = "da" in languages and _DANISH_LETTERS.search(text) is not None
-    german = "de" in languages and _GERMAN_LETTERS.search(text) is not None
-    if danish == german:
-        return None
-    return "da" if danish else "de"

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.conversation_language import (
-    LONG_MESSAGE_WORDS,
-    LanguageChoice,
-    next_language,
-    read,
-    without_names,
-)
+from bot.conversation_language import LONG_MESSAGE_WORDS, LanguageChoice, next_language, read
+from bot.language import detect_language
+from bot.names import without_names
 
 LANGUAGES = ("en", "de", "da")
 
@@ -129,3 +125,10 @@ def test_one_language_only_never_switches() -> None:
                            previous="de", languages=("en",))
 
     assert choice.lang == "en"
+
+
+@pytest.mark.parametrize(
+    "text", ["Is the store in København open on Sunday?", "Do you ship to Nørregade 12?"]
+)
+def test_the_letters_shortcut_never_fires_on_a_name(text: str) -> None:
+    assert detect_language(text, languages=LANGUAGES, fallback="en") == "en"
