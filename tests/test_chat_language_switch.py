@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from bot import queries
 from bot.app import create_app
 from bot.context import AppContext
+from bot.events import Event, InProcessBus, conversation_channel
 from bot.phrases import PHRASES
 from ingest.embed import HashEmbedder
 from tests.conftest import Visitor, build_index, make_settings
@@ -115,6 +116,39 @@ def test_the_visitor_message_keeps_how_its_language_was_read(
         assert message is not None
         language = message.details["language"]
     assert (language["lang"], language["detected"], language["rule"]) == ("en", "en", "same")
+
+
+class RecordingBus(InProcessBus):
+    """The in-process bus, keeping what was published."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.published: list[tuple[str, Event]] = []
+
+    def publish(self, channel: str, event: Event) -> None:
+        self.published.append((channel, event))
+        super().publish(channel, event)
+
+
+def test_a_change_of_language_reaches_the_widget_live(
+    tmp_path: Path, sample_index: Path, database_url: str
+) -> None:
+    bus = RecordingBus()
+    settings = make_settings(tmp_path, index_dir=sample_index, database_url=database_url)
+    context = AppContext.build(settings, embedder=HashEmbedder(64), bus=bus)
+    with TestClient(create_app(context=context)) as client:
+        visitor = Visitor(client, locale="en")
+
+        def statuses() -> list[str]:
+            channel = conversation_channel(visitor.id)
+            return [e["data"]["lang"] for c, e in bus.published
+                    if c == channel and e["event"] == "status"]
+
+        visitor.say("Where is my parcel?")
+        before = statuses()
+        visitor.say("Kann ich meine Bestellung im Laden abholen?")
+
+        assert statuses()[len(before):] == ["de"]
 
 
 # -- an article in one language only ------------------------------------------------------------
