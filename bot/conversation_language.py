@@ -9,10 +9,10 @@ One rule, `next_language`:
   visitor message in a row that reads as the same other language (each with `EVIDENCE_WORDS`
   words and `LIKELY` confidence: "Danke schön", then "Wo bleibt es?").
 - Names never switch it. Known names ("Aarhus", "PayPal", "Fjeld Club"), acronyms ("DHL") and
-  words with a capital inside ("MobilePay") are left out before detection; so are the æøå and
-  äöüß shortcuts of any capitalised word in mid-sentence ("Nørregade"). Such a word may also be
-  a German noun, so it is not simply dropped: the language read with it must be the language
-  read without it, or the message does not count.
+  words with a capital inside ("MobilePay") are left out before detection (`bot.names`), and a
+  capitalised word in mid-sentence ("Nørregade") gives no æøå/äöüß shortcut. Such a word, or
+  one with those letters ("lübeck"), may be a name but also a German noun, so it is not simply
+  dropped: the language read without it must be the same, or the message does not count.
 
 The choice carries its evidence (`LanguageChoice.details`), kept with the visitor's message:
 the next message reads `detected` from there for "two in a row".
@@ -64,23 +64,27 @@ class LanguageChoice:
 def read(text: str, *, languages: Sequence[str]) -> Reading:
     """The language `text` is written in, if it says, with names left out."""
     words, strict = without_names(text)
-    if len(languages) < 2 or len(words) < EVIDENCE_WORDS or not strict:
-        return Reading(None, 0.0, len(words))
-    strict_text = " ".join(strict)
-    shortcut = letters_say(strict_text, languages)
-    if shortcut is not None:
-        return Reading(shortcut, 1.0, len(words))
+    count = len(words)
+    if len(languages) < 2 or count < EVIDENCE_WORDS or not strict:
+        return Reading(None, 0.0, count)
+    shortcut = letters_say(" ".join(strict), languages)
     found = confidences(" ".join(words), languages=languages)
-    if not found:
-        return Reading(None, 0.0, len(words))
-    lang, confidence = found[0]
-    if len(strict) < len(words):  # a capitalised word might be a name: it must not decide
-        without = confidences(strict_text, languages=languages)
+    if shortcut is not None:
+        lang, confidence = shortcut, 1.0
+    elif found:
+        lang, confidence = found[0]
+    else:
+        return Reading(None, 0.0, count)
+    # A word that may be a name (capitalised in mid-sentence, or with æøå/äöüß: "lübeck")
+    # must not decide it: the words left without such ones must read the same.
+    rest = [w for w in strict if letters_say(w, languages) is None]
+    if len(rest) < count:
+        without = confidences(" ".join(rest), languages=languages) if rest else []
         if not without or without[0][0] != lang:
-            return Reading(None, confidence, len(words))
+            return Reading(None, confidence, count)
     if confidence < LIKELY:
-        return Reading(None, confidence, len(words))
-    return Reading(lang, confidence, len(words))
+        return Reading(None, confidence, count)
+    return Reading(lang, confidence, count)
 
 
 def next_language(

@@ -33,6 +33,8 @@ def chat(start: str, *messages: str) -> list[LanguageChoice]:
         "Do you ship with DHL, GLS or PostNord?",
         "Is the Hamburg store open on Saturday?",
         "Where is the store in Nørregade?",  # a name with ø: the Danish letters must not fire
+        "is there a store in lübeck",  # an unknown name, in lower case, with ü
+        "ship to münchen please",
     ],
 )
 def test_names_never_switch_an_english_chat(text: str) -> None:
