@@ -111,6 +111,7 @@ function speak() {
   document.title = TITLE || t('title');
   document.body.dataset.lang = i18n.lang;
   if (!ready) return; // init() draws the rest once the parts exist
+  post('lang', { lang: i18n.lang }); // the launcher's labels
   rating.relabel();
   email.relabel();
   log.redraw(chat.state.messages.values());

@@ -27,6 +27,7 @@ CASES = {
         "placeholder": "Type your message…",
         "source": "Source:",
         "talk": "Talk to a person",
+        "close": "Close chat",
         "away": r"^Our team is away · they will answer here by .+ \(Copenhagen time\)$",
     },
     "de": {
@@ -34,6 +35,7 @@ CASES = {
         "placeholder": "Nachricht schreiben…",
         "source": "Quelle:",
         "talk": "Mit einem Menschen sprechen",
+        "close": "Chat schließen",
         "away": r"^Unser Team ist nicht da · Antwort hier bis .+ Uhr \(dänische Zeit\)$",
     },
     "da": {
@@ -41,6 +43,7 @@ CASES = {
         "placeholder": "Skriv din besked…",
         "source": "Kilde:",
         "talk": "Tal med et menneske",
+        "close": "Luk chat",
         "away": r"^Vores team er ikke til stede · svar her senest .+ kl\. .+ \(dansk tid\)$",
     },
 }
@@ -89,6 +92,7 @@ def test_the_widgets_words_follow_the_conversation(away, english_browser, lang):
     expect(widget.input).to_have_attribute("placeholder", case["placeholder"])
     expect(answer.locator(".sources")).to_contain_text(case["source"])
     assert widget.frame().evaluate("document.documentElement.lang") == lang
+    expect(widget.launcher).to_have_attribute("aria-label", case["close"])  # on the host page
     talk = widget.panel.get_by_role("button", name=case["talk"])
     expect(talk).to_be_visible()
 
