@@ -16,7 +16,8 @@ from bot.names import without_names
 
 _LINGUA = {"en": Language.ENGLISH, "de": Language.GERMAN, "da": Language.DANISH}
 _CODES = {v: k for k, v in _LINGUA.items()}
-# Letters that settle it at once, whatever the detector says about a two-word message.
+# Letters that settle it at once, whatever the detector says about a two-word message (unless
+# they are a name's: bot.names).
 _DANISH_LETTERS = re.compile(r"[æøå]", re.IGNORECASE)
 _GERMAN_LETTERS = re.compile(r"[äöüß]", re.IGNORECASE)
 
@@ -61,10 +62,9 @@ def detect_language(
     kept, plain = without_names(text)
     if not kept:
         return fallback
-    if "da" in languages and _DANISH_LETTERS.search(" ".join(plain)):
-        return "da"
-    if "de" in languages and _GERMAN_LETTERS.search(" ".join(plain)):
-        return "de"
+    shortcut = letters_say(" ".join(plain), languages)
+    if shortcut is not None:
+        return shortcut
     values = _detector(tuple(languages)).compute_language_confidence_values(" ".join(kept))
     if not values:
         return fallback
