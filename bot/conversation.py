@@ -340,11 +340,13 @@ class ChatService:
             return LanguageChoice(conversation.lang, "quick_reply", Reading(None, 0.0, 0))
         previous = queries.last_visitor_message(session=session, conversation_id=conversation.id)
         seen = ((previous.details or {}).get("language") or {}) if previous else {}
+        serving = self.replies.index.current
         return next_language(
             body.text,
             current=conversation.lang,
             previous=seen.get("detected"),
             languages=self.settings.languages,
+            names=serving.names if serving else frozenset(),
         )
 
     def _status_changed(

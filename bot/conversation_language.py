@@ -61,9 +61,10 @@ class LanguageChoice:
         }
 
 
-def read(text: str, *, languages: Sequence[str]) -> Reading:
-    """The language `text` is written in, if it says, with names left out."""
-    words, strict = without_names(text)
+def read(text: str, *, languages: Sequence[str], names: frozenset[str] = frozenset()) -> Reading:
+    """The language `text` is written in, if it says, with names (and the knowledge base's
+    own `names`, `bot.names.kb_names`) left out."""
+    words, strict = without_names(text, names)
     count = len(words)
     if len(languages) < 2 or count < EVIDENCE_WORDS or not strict:
         return Reading(None, 0.0, count)
@@ -88,11 +89,17 @@ def read(text: str, *, languages: Sequence[str]) -> Reading:
 
 
 def next_language(
-    text: str, *, current: str, previous: str | None, languages: Sequence[str]
+    text: str,
+    *,
+    current: str,
+    previous: str | None,
+    languages: Sequence[str],
+    names: frozenset[str] = frozenset(),
 ) -> LanguageChoice:
     """The conversation's language after the visitor wrote `text`. `current` is its language
-    now; `previous` what the visitor's message before this one read as (its `detected`)."""
-    reading = read(text, languages=languages)
+    now; `previous` what the visitor's message before this one read as (its `detected`);
+    `names` the knowledge base's own names."""
+    reading = read(text, languages=languages, names=names)
     detected = reading.detected
     if detected is None:
         return LanguageChoice(current, "unclear", reading)

@@ -6,6 +6,10 @@ store?" reads as Danish to a detector; "Nørregade" has an ø).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+from ingest.documents import Article
 
 # Places, brands and services a visitor writes in any language. Lower case; a phrase is
 # matched as whole words, case-insensitively.
@@ -45,25 +49,40 @@ NAMES = frozenset(
         "hermes",
     }
 )
-_NAMES = re.compile(
-    r"(?<!\w)(?:"
-    + "|".join(re.escape(n) for n in sorted(NAMES, key=len, reverse=True))
-    + r")(?!\w)",
-    re.IGNORECASE,
-)
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _ACRONYM = re.compile(r"^[A-ZÆØÅÄÖÜ]{2,}$")  # DHL, GLS
 _INNER_CAPITAL = re.compile(r"^.+[A-ZÆØÅÄÖÜ]")  # PayPal, MobilePay, PostNord
 _SENTENCE_END = re.compile(r"[.!?:]\s*$")
 
 
-def without_names(text: str) -> tuple[list[str], list[str]]:
-    """The words of `text` without the sure names (`NAMES`, acronyms, inner capitals), and
-    those words without any capitalised one in mid-sentence either (it may be a name)."""
+def kb_names(articles: Iterable[Article]) -> frozenset[str]:
+    """The knowledge base's own names: tags that start with a capital and that two or more
+    language versions of one topic write the same ("Flensburg", "Klarna", "Fjeld Club";
+    not "Rücksendung", which only German has, nor "login", which is a word)."""
+    languages: dict[tuple[str, str], set[str]] = {}
+    for article in articles:
+        for tag in article.tags:
+            if tag[:1].isupper():
+                languages.setdefault((article.group_id, tag), set()).add(article.lang)
+    return frozenset(tag.lower() for (_, tag), langs in languages.items() if len(langs) > 1)
+
+
+@lru_cache(maxsize=8)
+def _pattern(extra: frozenset[str]) -> re.Pattern[str]:
+    names = sorted(NAMES | extra, key=len, reverse=True)  # the longest phrase first
+    return re.compile(
+        r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")(?!\w)", re.IGNORECASE
+    )
+
+
+def without_names(text: str, names: frozenset[str] = frozenset()) -> tuple[list[str], list[str]]:
+    """The words of `text` without the sure names (`NAMES` and `names`, lower case; acronyms;
+    inner capitals), and those words without any capitalised one in mid-sentence either (it
+    may be a name)."""
     words: list[str] = []
     strict: list[str] = []
     start = True
-    for piece in re.split(r"(\s+)", _NAMES.sub(" . ", text)):
+    for piece in re.split(r"(\s+)", _pattern(names).sub(" . ", text)):
         if not piece.strip():
             continue
         if piece == ".":

@@ -64,6 +64,14 @@ def test_an_english_chat_asking_about_names_stays_english(
     assert lang_of(client, visitor) == "en"
 
 
+def test_a_name_the_knowledge_base_uses_keeps_the_chat_english(client: TestClient) -> None:
+    # "Schweiz" is a tag of the sample KB's customs topic in more than one language; no
+    # built-in list knows it, and in lower case the detector reads the question as German.
+    visitor = Visitor(client, locale="en")
+
+    assert visitor.say("do you ship to schweiz")["lang"] == "en"
+
+
 def test_the_english_store_question_is_answered_from_the_english_article(
     client: TestClient,
 ) -> None:

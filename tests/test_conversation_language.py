@@ -7,7 +7,9 @@ import pytest
 
 from bot.conversation_language import LONG_MESSAGE_WORDS, LanguageChoice, next_language, read
 from bot.language import detect_language
-from bot.names import without_names
+from bot.names import kb_names, without_names
+from ingest.load import load_knowledge_base
+from tests.conftest import SAMPLE_KB
 
 LANGUAGES = ("en", "de", "da")
 
@@ -134,3 +136,23 @@ def test_one_language_only_never_switches() -> None:
 )
 def test_the_letters_shortcut_never_fires_on_a_name(text: str) -> None:
     assert detect_language(text, languages=LANGUAGES, fallback="en") == "en"
+
+
+def test_the_knowledge_bases_own_names_never_switch_it() -> None:
+    # "esbjerg" is in no built-in list; written in lower case, the detector reads Danish.
+    assert chat("en", "do you deliver to esbjerg")[0].lang == "da"
+
+    choice = next_language("do you deliver to esbjerg", current="en", previous=None,
+                           languages=LANGUAGES, names=frozenset({"esbjerg"}))
+
+    assert choice.lang == "en"
+
+
+def test_the_knowledge_bases_names_are_its_capitalised_tags_shared_by_languages() -> None:
+    articles = load_knowledge_base(SAMPLE_KB, languages=LANGUAGES, default_language="en")
+
+    names = kb_names(articles)
+
+    assert {"flensburg", "klarna", "fjeld club", "google pay"} <= names
+    assert not names & {"login", "merino", "chat"}  # words, not names
+    assert not any(name.startswith("rücksend") for name in names)  # only German writes it
