@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from bot import access, queries
 from bot.answer import AnswerComposer
 from bot.config import Settings
+from bot.conversation_language import LanguageChoice, Reading, next_language
 from bot.db import Database
 from bot.errors import Conflict, NotFound, PayloadTooLarge, Unprocessable
 from bot.events import EventBus
@@ -61,6 +62,7 @@ def system_clock() -> dt.datetime:
 class Turn:
     message: Message | None
     reply: Message | None
+    lang: str | None = None  # the conversation's language after the turn (the widget's words)
 
 
 class ChatService:
@@ -192,6 +194,7 @@ class ChatService:
                 messages=[MessagePublic.of(m) for m in messages],
                 status=public.status,
                 agent=public.agent,
+                lang=public.lang,
             )
 
     def catch_up(
@@ -272,7 +275,8 @@ class ChatService:
         )
         if message is None:
             return None
-        return Turn(message, queries.reply_of(session=session, message_id=message.id))
+        reply = queries.reply_of(session=session, message_id=message.id)
+        return Turn(message, reply, conversation.lang)
 
     def _turn(
         self,
@@ -291,13 +295,17 @@ class ChatService:
             # A new question after the agent resolved the chat starts fresh with the bot;
             # the old misses must not push it straight back to a human.
             move(conversation, Transition.REOPEN)
+        lang_before = conversation.lang
+        language = self._language_after(session, conversation, body)
+        conversation.lang = language.lang
         message = queries.append_message(
             session=session,
             conversation=conversation,
             role="visitor",
             text=body.text,
             client_id=body.client_id,
-            lang=conversation.lang,
+            lang=language.lang,
+            details={"language": language.details()},
         )
         events.message(message)
         email_before = conversation.contact_email
@@ -317,10 +325,29 @@ class ChatService:
             reply = self.replies.reply(session, conversation, message, article_id=body.article_id)
         if reply is not None:
             events.message(reply)
-        # A new address changes what the widget shows (its email field) as much as a new state.
-        changed = conversation.contact_email != email_before
+        # A new address (its email field) or language (all its words) changes what the widget
+        # shows as much as a new state.
+        changed = conversation.contact_email != email_before or conversation.lang != lang_before
         self._status_changed(session, conversation, before, events, changed=changed)
-        return Turn(message, reply)
+        return Turn(message, reply, conversation.lang)
+
+    def _language_after(
+        self, session: Session, conversation: Conversation, body: MessageCreate
+    ) -> LanguageChoice:
+        """The conversation's language once the visitor wrote `body` (before it is stored). A
+        quick reply's text is an article's title, not the visitor's words: it never moves it."""
+        if body.article_id:
+            return LanguageChoice(conversation.lang, "quick_reply", Reading(None, 0.0, 0))
+        previous = queries.last_visitor_message(session=session, conversation_id=conversation.id)
+        seen = ((previous.details or {}).get("language") or {}) if previous else {}
+        serving = self.replies.index.current
+        return next_language(
+            body.text,
+            current=conversation.lang,
+            previous=seen.get("detected"),
+            languages=self.settings.languages,
+            names=serving.names if serving else frozenset(),
+        )
 
     def _status_changed(
         self,
@@ -351,7 +378,7 @@ class ChatService:
             events.message(reply)
             self._status_changed(session, conversation, before, events)
         events.publish(self.bus)
-        return Turn(None, reply)
+        return Turn(None, reply, conversation.lang)
 
     # -- feedback ------------------------------------------------------------------------
 

@@ -172,6 +172,15 @@ def recent_bot_messages(
     ).all()
 
 
+def last_visitor_message(*, session: Session, conversation_id: str) -> Message | None:
+    return session.scalars(
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.role == "visitor")
+        .order_by(Message.seq.desc())
+        .limit(1)
+    ).first()
+
+
 def add_feedback(
     *, session: Session, conversation_id: str, message: Message, helpful: bool, comment: str | None
 ) -> tuple[Feedback, bool]:

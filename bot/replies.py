@@ -19,7 +19,6 @@ from bot.config import Settings
 from bot.followup import FollowUp, follow_up, keep_unknown_words, prefer_rewrite
 from bot.handoff import hand_off
 from bot.intents import classify
-from bot.language import detect_language
 from bot.models import Conversation, Message
 from bot.phrases import language_name, say
 from bot.policy import Decision, decide
@@ -52,12 +51,9 @@ class BotReplies:
         serving = self.index.current  # one version's retriever and policy for the whole turn
         intent = classify(message.text)
         if intent == "human":
-            conversation.lang = self._detect(message.text, conversation.lang)
             return self._hand_off(session, conversation, "visitor_request", reply_to=message)
         if intent is not None:
-            lang = conversation.lang
-            if intent not in ("empty", "ok"):
-                lang = self._detect(message.text, conversation.lang)
+            lang = conversation.lang  # decided for this message by bot.conversation_language
             kind = "prompt" if intent == "empty" else "smalltalk"
             return _bot_says(session, message, kind, lang, say(intent, lang))
         if serving is None:
@@ -67,13 +63,13 @@ class BotReplies:
             picked = self._picked(session, conversation, message, retriever, article_id)
             if picked is not None:
                 return picked
-        retrieval = retriever.search(message.text, lang_hint=conversation.lang)
+        retrieval = retriever.search(message.text, lang=conversation.lang)
         decision = self._decide(serving, retrieval, conversation.misses)
         context: dict[str, Any] = {}
         follow = self._follow_up(session, conversation, message)
         if follow is not None:
             # Read with the previous question: search both ways, keep what retrieves better.
-            rewritten = retriever.search(follow.query, lang_hint=conversation.lang)
+            rewritten = retriever.search(follow.query, lang=conversation.lang)
             features = keep_unknown_words(retrieval.features, rewritten.features)
             rewritten = dataclasses.replace(rewritten, features=features)
             rewritten_decision = self._decide(serving, rewritten, conversation.misses)
@@ -85,7 +81,6 @@ class BotReplies:
             if prefer_rewrite(follow.cue, decision, rewritten_decision):
                 retrieval, decision = rewritten, rewritten_decision
                 context["rewritten_from"] = follow.previous
-        conversation.lang = retrieval.lang
         details = {
             "reason": decision.reason,
             "retrieval": {**_retrieval_details(retrieval), **context},
@@ -145,7 +140,7 @@ class BotReplies:
             picked = self._picked(session, conversation, message, serving.retriever, article_id)
             if picked is not None:
                 return picked
-        retrieval = serving.retriever.search(message.text, lang_hint=conversation.lang)
+        retrieval = serving.retriever.search(message.text, lang=conversation.lang)
         decision = decide(
             retrieval.features,
             scores=[c.score for c in retrieval.candidates],
@@ -167,9 +162,6 @@ class BotReplies:
         return hand_off(
             session, conversation, reason, settings=self.settings, now=self.clock(), **kwargs
         )
-
-    def _detect(self, text: str, fallback: str) -> str:
-        return detect_language(text, languages=self.settings.languages, fallback=fallback)
 
     def _answer(
         self,
@@ -256,7 +248,7 @@ class BotReplies:
             kind="answer",
             lang=article.lang,
             reply_to_id=message.id,
-            text=composed.text,
+            text=composed.text + _only_in(article.lang, conversation.lang),
             confidence=1.0,
             sources=[_source(article, 1.0)],
             details={
@@ -303,6 +295,14 @@ def _previous_question(session: Session, conversation: Conversation) -> str | No
         )
         return asked.text if asked is not None else None
     return None
+
+
+def _only_in(article_lang: str, lang: str) -> str:
+    """The note (in the conversation's language) after a picked article that exists only in
+    another language; empty when it is in the conversation's."""
+    if article_lang == lang:
+        return ""
+    return "\n\n" + say("other_language", lang, language=language_name(article_lang, lang))
 
 
 def _source(article: Any, score: float) -> dict[str, Any]:

@@ -144,10 +144,21 @@ class Retriever:
             for a in set(phrasings) | set(sections)
         }
 
-    def search(self, text: str, *, lang_hint: str | None = None, limit: int = 5) -> Retrieval:
+    def search(
+        self,
+        text: str,
+        *,
+        lang: str | None = None,
+        lang_hint: str | None = None,
+        limit: int = 5,
+    ) -> Retrieval:
+        """Topics for `text`, each shown in `lang` where it has a version in it. `lang` is the
+        conversation's language, decided by `bot.conversation_language` (names never move
+        it); without one, the text's detected language, `lang_hint` when it does not tell."""
         started = time.perf_counter()
         fallback = lang_hint if lang_hint in self.languages else self.default_language
-        lang = detect_language(text, languages=self.languages, fallback=fallback)
+        if lang is None or lang not in self.languages:
+            lang = detect_language(text, languages=self.languages, fallback=fallback)
         n_chunks = len(self.index.chunks)
         if n_chunks == 0:
             return Retrieval(text, lang, [], _empty_features(), self.index.name, 0.0)

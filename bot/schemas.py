@@ -275,6 +275,11 @@ class ConversationCreated(ConversationPublic):
 class TurnPublic(BaseModel):
     message: MessagePublic | None
     reply: MessagePublic | None
+    lang: str | None = Field(
+        None,
+        description="The conversation's language after this turn: the widget's own words "
+        "follow it (a reply's `lang` is its article's, which may be another).",
+    )
 
 
 class StreamTicketPublic(BaseModel):
@@ -288,6 +293,7 @@ class MessagesPublic(BaseModel):
     messages: list[MessagePublic]
     status: str
     agent: AgentPublic | None
+    lang: str | None = Field(None, description="The conversation's language.")
 
 
 def conversation_public(conversation: Conversation) -> ConversationPublic:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.names import kb_names
 from bot.policy import Policy
 from bot.retrieval import Retriever, Weights
 from ingest.embed import Embedder, Vectors
@@ -47,6 +48,7 @@ class Serving:
     retriever: Retriever
     policy: Policy
     calibration: dict[str, Any] | None  # what both were built from; None: untuned defaults
+    names: frozenset[str] = frozenset()  # the KB's own names, never a language's evidence
 
     @classmethod
     def load(
@@ -70,7 +72,7 @@ class Serving:
             encode_queries=encode_queries,
         )
         policy = Policy.from_calibration(fitted, classifier=classifier)
-        return cls(retriever, policy, calibration)
+        return cls(retriever, policy, calibration, kb_names(version.articles.values()))
 
     @property
     def index(self) -> IndexVersion:

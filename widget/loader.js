@@ -37,7 +37,7 @@
     return 'en';
   }
   const LANG = pickLang();
-  const T = TEXT[LANG];
+  let T = TEXT[LANG];
   const COLOR = /^#([0-9a-f]{3}){1,2}$/i.test(data.color || '') ? data.color : '#1f5f4a';
   const LEFT = data.position === 'left';
 
@@ -178,6 +178,12 @@ border-radius:0}.open .launcher{display:none}}`;
       render();
     },
     close() { setOpen(false, true); },
+    lang(d) {
+      if (!Object.hasOwn(TEXT, d.lang)) return;
+      T = TEXT[d.lang];
+      frame.title = data.title || T.frame;
+      render();
+    },
   };
 
   window.addEventListener('message', (event) => {

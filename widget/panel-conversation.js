@@ -8,10 +8,12 @@ const MAX_CACHED = 200;
 
 /**
  * profile: {visitor, pageUrl} from the host. on: {status(), unseen() (a new bot or agent message
- * from the stream), connected(), forget(keepUnsent), inFlight(message) -> client_id or null}.
+ * from the stream), connected(), forget(keepUnsent), inFlight(message) -> client_id or null,
+ * lang(code) (the conversation's language, which the panel's own words follow)}.
  */
 export function createConversation({ locale, profile, log, status, on }) {
   const state = {
+    lang: null, // the conversation's language as the server last said (status, turns)
     conversation: store.get('conversation'), // {id, token, external_id}
     messages: new Map(), // id -> Message
     cursor: 0, // resume point: highest seq from a complete stream (GET after= or SSE)
@@ -48,13 +50,23 @@ export function createConversation({ locale, profile, log, status, on }) {
 
   function saveMessages() {
     const items = [...state.messages.values()].sort((a, b) => a.seq - b.seq).slice(-MAX_CACHED);
-    store.set('messages', { conversation: state.conversation?.id, cursor: state.cursor, items });
+    store.set('messages', { conversation: state.conversation?.id, cursor: state.cursor, items,
+      lang: state.lang });
+  }
+
+  /** The server named the conversation's language (a status or a turn): the panel follows. */
+  function setLang(code) {
+    if (typeof code !== 'string' || !code || code === state.lang) return;
+    state.lang = code;
+    on.lang(code);
+    if (state.conversation) saveMessages();
   }
 
   function restore() {
     const cached = store.get('messages');
     if (cached && state.conversation && cached.conversation === state.conversation.id) {
       state.cursor = Number(cached.cursor) || 0;
+      setLang(cached.lang); // before the rows, so they are built in it at once
       for (const message of cached.items || []) apply(message);
     }
     if (!state.messages.size) log.showGreeting();
@@ -62,6 +74,7 @@ export function createConversation({ locale, profile, log, status, on }) {
 
   function applyStatus(info) {
     if (!info || typeof info.status !== 'string') return;
+    setLang(info.lang);
     if (info.status === 'agent' || info.agent) state.sawAgent = true;
     state.status = info.status;
     if ('agent' in info && (info.agent || info.status !== 'closed')) state.agent = info.agent;
@@ -106,6 +119,7 @@ export function createConversation({ locale, profile, log, status, on }) {
             { token: conversation.token }),
         ]);
         if (state.conversation !== conversation) return;
+        setLang(list.lang);
         for (const message of list.messages || []) apply(message, { stream: true });
         applyStatus(info);
         status.setOnline(true);
@@ -138,6 +152,7 @@ export function createConversation({ locale, profile, log, status, on }) {
         state.conversation = { id: data.id, token: data.token,
           external_id: profile.visitor?.external_id || null };
         store.set('conversation', state.conversation);
+        setLang(data.lang);
         for (const message of data.messages || []) apply(message, { stream: true });
         applyStatus(data);
         startLive();
@@ -165,6 +180,7 @@ export function createConversation({ locale, profile, log, status, on }) {
     state.status = 'bot';
     state.agent = state.handoff = state.rating = null;
     state.sawAgent = false;
+    setLang(locale); // a new conversation starts from the page's language again
     on.forget(keepUnsent);
     log.clear(keepUnsent);
     log.showGreeting();
@@ -191,6 +207,7 @@ export function createConversation({ locale, profile, log, status, on }) {
     const result = await api('POST', `${path(conversation)}/handoff`, {
       token: conversation.token, body: { reason: 'visitor_request' },
     });
+    setLang(result?.lang);
     if (result?.reply) apply(result.reply);
     applyStatus(await api('GET', path(conversation), { token: conversation.token }));
   }
@@ -233,6 +250,6 @@ export function createConversation({ locale, profile, log, status, on }) {
     }, 4000);
   }
 
-  return { state, apply, restore, resume, sync, reset, follow, send, handoff, identify,
+  return { state, apply, setLang, restore, resume, sync, reset, follow, send, handoff, identify,
     visitorTyping, wake: () => live.wake() };
 }

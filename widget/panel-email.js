@@ -44,5 +44,9 @@ export function createEmailField({ ui, t, send }) {
     ui.input.focus();
   });
 
-  return { render };
+  function relabel() {
+    if (!error.hidden) error.textContent = t('emailInvalid');
+  }
+
+  return { render, relabel };
 }

@@ -152,6 +152,28 @@ export function translator(lang) {
   };
 }
 
+/**
+ * The panel's words in the conversation's language, which the server may change mid-chat:
+ * `t` always reads the current table, `set(code)` says whether the language changed.
+ */
+export function createI18n(initial) {
+  let lang = pickLanguage(initial);
+  let t = translator(lang);
+  return {
+    t: (key, vars) => t(key, vars),
+    get lang() {
+      return lang;
+    },
+    set(code) {
+      const next = pickLanguage(code);
+      if (next === lang) return false;
+      lang = next;
+      t = translator(lang);
+      return true;
+    },
+  };
+}
+
 /** Fills the static markup: data-i18n (text), -label (aria-label), -placeholder. */
 export function translatePage(doc, t, lang) {
   doc.documentElement.lang = pickLanguage(lang);

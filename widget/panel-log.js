@@ -3,7 +3,7 @@
 
 import { greetingRow, messageRow, pendingRow, setPendingState } from './panel-view.js';
 
-/** view: messageRow's ctx; welcome: the greeting's text. */
+/** view: messageRow's ctx; welcome(): the greeting's text (in the panel's language now). */
 export function createLog({ node, t, view, welcome }) {
   const rows = new Map(); // "m<id>" | "c<client_id>" | "greeting" -> row element
   const confirmed = new Set(); // client_ids whose message the server has shown us
@@ -66,7 +66,7 @@ export function createLog({ node, t, view, welcome }) {
 
   function showGreeting() {
     if (rows.has('greeting')) return;
-    const row = greetingRow(welcome, t);
+    const row = greetingRow(welcome(), t);
     rows.set('greeting', row);
     node.prepend(row);
   }
@@ -82,6 +82,30 @@ export function createLog({ node, t, view, welcome }) {
       node.append(row);
     }
     setPendingState(row, pendingState, t, detail);
+  }
+
+  /** Builds every row again in the panel's language now (labels, sources, pending states). */
+  function redraw(messages) {
+    for (const message of messages) {
+      const old = rows.get(`m${message.id}`);
+      if (!old) continue;
+      const row = messageRow(message, view);
+      row.dataset.text = message.text;
+      old.replaceWith(row);
+      rows.set(`m${message.id}`, row);
+    }
+    const greeting = rows.get('greeting');
+    if (greeting) {
+      const row = greetingRow(welcome(), t);
+      greeting.replaceWith(row);
+      rows.set('greeting', row);
+    }
+    for (const [key, row] of rows) {
+      if (!key.startsWith('c')) continue;
+      row.querySelector('.who').textContent = t('you');
+      setPendingState(row, row.dataset.state, t, row.dataset.detail);
+    }
+    refreshQuickReplies();
   }
 
   function hasPending(clientId) {
@@ -112,5 +136,5 @@ export function createLog({ node, t, view, welcome }) {
   }
 
   return { nearEnd, scrollToEnd, showMessage, showGreeting, showPending, hasPending,
-    refreshQuickReplies, feedbackGroup, clear };
+    refreshQuickReplies, feedbackGroup, clear, redraw };
 }

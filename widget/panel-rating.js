@@ -43,6 +43,19 @@ export function createRating({ ui, t, chat, log, notify }) {
     }
   }
 
+  /** Says the stars, the question and the thanks again in the panel's language now. */
+  function relabel() {
+    for (const label of ui.stars.querySelectorAll('label.star')) {
+      const n = label.htmlFor.replace('star-', '');
+      label.title = t('rateStar', { n });
+      label.setAttribute('aria-label', t('rateStar', { n }));
+    }
+    const legend = document.getElementById('rating-legend');
+    if (legend) legend.textContent = t('rateTitle', { name: chat.state.agent?.name || t('agent') });
+    const thanks = ui.rating.querySelector('.rating-thanks');
+    if (thanks) thanks.textContent = t('rateThanks');
+  }
+
   function render() {
     const { state } = chat;
     const show = state.status === 'closed' && state.sawAgent && state.rating == null;
@@ -79,5 +92,5 @@ export function createRating({ ui, t, chat, log, notify }) {
     }
   }
 
-  return { votes, vote, buildStars, render, submit };
+  return { votes, vote, buildStars, relabel, render, submit };
 }

@@ -1,18 +1,22 @@
 // The lines around the log: whom the visitor talks to or waits for, typing, offline, notices.
 
+/** lang(): the language the panel speaks now (the conversation's). */
 export function createStatusLine({ ui, t, lang }) {
   // The promised time in the business time zone the server names, so the header says what
   // the handoff message said ("tomorrow at 10:00 (Berlin time)") whatever the visitor's own
-  // zone; worked out now, so it still reads right after midnight.
+  // zone; worked out now, so it still reads right after midnight. Day and clock are formatted
+  // in the panel's language, the zone's name comes from the server in the conversation's:
+  // the panel speaks the conversation's language, so the line is in one language.
   function formatTime({ answer_by: iso, time_zone: timeZone, zone_name: zone }) {
     const date = new Date(iso || '');
     if (!timeZone || Number.isNaN(date.getTime())) return '';
     try {
-      const fmt = (options) => new Intl.DateTimeFormat(lang, { timeZone, ...options }).format(date);
+      const locale = lang();
+      const fmt = (options) => new Intl.DateTimeFormat(locale, { timeZone, ...options }).format(date);
       const ymd = (d) => Date.parse(new Intl.DateTimeFormat('en-CA', { timeZone }).format(d));
       const days = Math.round((ymd(date) - ymd(new Date())) / 864e5);
       let day = days > 1 ? fmt({ weekday: 'long' })
-        : new Intl.RelativeTimeFormat(lang, { numeric: 'auto' }).format(Math.max(days, 0), 'day');
+        : new Intl.RelativeTimeFormat(locale, { numeric: 'auto' }).format(Math.max(days, 0), 'day');
       if (days >= 7) day = t('nextWeek', { day });
       const clock = fmt({ hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
       return `${t('dayAt', { day, clock })} (${zone || timeZone})`;

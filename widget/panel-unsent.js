@@ -85,6 +85,7 @@ export function createUnsent({ chat, log, status }) {
         retryAttempt = 0;
         status.setOnline(true);
         drop(item);
+        chat.setLang(result.lang);
         chat.apply(result.message, { clientId: item.client_id });
         if (result.reply) chat.apply(result.reply);
       }

@@ -121,6 +121,8 @@ export function pendingRow(item, t) {
 /** state: "sending" | "queued" | "failed" (+ detail). */
 export function setPendingState(row, state, t, detail) {
   row.dataset.state = state;
+  if (detail) row.dataset.detail = detail;
+  else delete row.dataset.detail;
   const line = row.querySelector('.state');
   if (line) line.textContent = detail ? `${t(state)}: ${detail}` : t(state);
 }

@@ -6,7 +6,7 @@ import { ApiError, NetworkError } from './panel-api.js';
 import { createConversation } from './panel-conversation.js';
 import { createEmailField } from './panel-email.js';
 import { EMBEDDED, HOST, listen, post } from './panel-host.js';
-import { pickLanguage, translatePage, translator } from './panel-i18n.js';
+import { createI18n, translatePage } from './panel-i18n.js';
 import { createLog } from './panel-log.js';
 import { createRating } from './panel-rating.js';
 import { createStatusLine } from './panel-status.js';
@@ -17,8 +17,11 @@ import { createUnsent } from './panel-unsent.js';
 
 const params = new URLSearchParams(location.search);
 const LOCALE = (params.get('lang') || navigator.language || 'en').toLowerCase().split(/[-_]/)[0];
-const LANG = pickLanguage(LOCALE);
-const t = translator(LANG);
+// The panel's own words start in the page's language and then follow the conversation's,
+// which the server reports (status, turns) and changes when the visitor clearly writes in
+// another one.
+const i18n = createI18n(LOCALE);
+const { t } = i18n;
 const COLOR = /^#([0-9a-f]{3}){1,2}$/i.test(params.get('color') || '') ? params.get('color') : '';
 const TITLE = (params.get('title') || '').slice(0, 80);
 const GREETING = (params.get('greeting') || '').slice(0, 500);
@@ -50,11 +53,11 @@ function setUnread(count) {
 
 // ---- the parts: a call to a part built further down is an arrow, run after init() starts ----
 
-const status = createStatusLine({ ui, t, lang: LANG });
+const status = createStatusLine({ ui, t, lang: () => i18n.lang });
 const log = createLog({
   node: ui.log,
   t,
-  welcome: GREETING || t('greeting'),
+  welcome: () => GREETING || t('greeting'),
   view: {
     t,
     get feedback() {
@@ -84,6 +87,9 @@ const chat = createConversation({
       setUnread(0);
     },
     inFlight: (message) => unsent.match(message),
+    lang: (code) => {
+      if (i18n.set(code)) speak();
+    },
   },
 });
 const unsent = createUnsent({ chat, log, status });
@@ -94,6 +100,22 @@ function renderStatus() {
   status.render(chat.state);
   rating.render();
   email.render(chat.state);
+}
+
+let ready = false; // the parts are built and init() has drawn them
+
+/** Every word of the panel's own in its language now: markup, rows, header, rating, email. */
+function speak() {
+  translatePage(document, t, i18n.lang);
+  if (TITLE) $('title').textContent = TITLE;
+  document.title = TITLE || t('title');
+  document.body.dataset.lang = i18n.lang;
+  if (!ready) return; // init() draws the rest once the parts exist
+  post('lang', { lang: i18n.lang }); // the launcher's labels
+  rating.relabel();
+  email.relabel();
+  log.redraw(chat.state.messages.values());
+  renderStatus();
 }
 
 // ---- the loader's messages -------------------------------------------------------------------
@@ -144,9 +166,7 @@ function autosize() {
 }
 
 function init() {
-  translatePage(document, t, LANG);
-  if (TITLE) $('title').textContent = TITLE;
-  document.title = TITLE || t('title');
+  speak();
   if (COLOR) {
     // CSSOM writes are allowed under the page's CSP (style attributes would not be).
     document.documentElement.style.setProperty('--accent', COLOR);
@@ -155,6 +175,7 @@ function init() {
   document.body.dataset.open = String(frame.open);
   document.body.classList.toggle('standalone', !EMBEDDED);
   rating.buildStars();
+  ready = true;
 
   ui.composer.addEventListener('submit', (event) => {
     event.preventDefault();

@@ -111,6 +111,7 @@ def post_message(
     return {
         "message": MessagePublic.of(turn.message) if turn.message else None,
         "reply": MessagePublic.of(turn.reply) if turn.reply else None,
+        "lang": turn.lang,
     }
 
 
@@ -158,7 +159,8 @@ def request_handoff(
     turn = chat.request_handoff(conversation_id, token)
     if turn.reply is not None:
         context.metrics.reply(turn.reply.kind)
-    return {"message": None, "reply": MessagePublic.of(turn.reply) if turn.reply else None}
+    reply = MessagePublic.of(turn.reply) if turn.reply else None
+    return {"message": None, "reply": reply, "lang": turn.lang}
 
 
 @router.post("/conversations/{conversation_id}/feedback", status_code=204, responses=ERRORS)

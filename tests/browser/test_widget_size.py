@@ -19,7 +19,8 @@ def test_panel_under_60_kb():
     files = [WIDGET / "panel.html", WIDGET / "panel.css", *WIDGET.glob("panel*.js")]
     # 60 KB until issue 13 added the email field and the header's time in the business time
     # zone (~4.6 KB); raised modestly rather than measured gzipped, as the server does not gzip.
-    assert sum(f.stat().st_size for f in files) < 66 * 1024
+    # 70 KB since issue 12: the panel's words follow the conversation's language (~4 KB).
+    assert sum(f.stat().st_size for f in files) < 70 * 1024
 
 
 def test_no_html_parsing_of_text_and_no_eval():
