@@ -65,12 +65,15 @@ def detect_language(
     shortcut = letters_say(" ".join(plain), languages)
     if shortcut is not None:
         return shortcut
-    values = _detector(tuple(languages)).compute_language_confidence_values(" ".join(kept))
+    # A capitalised word in mid-sentence may be a name the knowledge base does not list
+    # ("Is the store in København open?"): read the message without them when anything is left.
+    read = plain or kept
+    values = _detector(tuple(languages)).compute_language_confidence_values(" ".join(read))
     if not values:
         return fallback
     best = values[0]
     code = _CODES.get(best.language, fallback)
-    words = len(kept)
+    words = len(read)
     needed = 0.95 if words == 1 else min_confidence  # one word is rarely proof ("paypal")
     if best.value < needed and words < 4:
         return fallback

@@ -11,27 +11,12 @@ from functools import lru_cache
 
 from ingest.documents import Article
 
-# Places, brands and services a visitor writes in any language. Lower case; a phrase is
-# matched as whole words, case-insensitively.
+# Brands and services a visitor writes the same in any language: payment methods and carriers
+# of the shops this product is for. Lower case; a phrase is matched as whole words,
+# case-insensitively. A shop's own names (its brand, its towns and streets) come from its
+# knowledge base instead: `kb_names`.
 NAMES = frozenset(
     {
-        "fjeld & fels",
-        "fjeld og fels",
-        "fjeld und fels",
-        "fjeld club",
-        "fjeld",
-        "fels",
-        "copenhagen",
-        "københavn",
-        "kobenhavn",
-        "kopenhagen",
-        "aarhus",
-        "århus",
-        "hamburg",
-        "flensburg",
-        "berlin",
-        "nørregade",
-        "mönckebergstraße",
         "paypal",
         "klarna",
         "mobilepay",
@@ -39,6 +24,8 @@ NAMES = frozenset(
         "google pay",
         "visa",
         "mastercard",
+        "american express",
+        "amex",
         "dankort",
         "vipps",
         "dhl",
@@ -53,18 +40,26 @@ _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _ACRONYM = re.compile(r"^[A-ZÆØÅÄÖÜ]{2,}$")  # DHL, GLS
 _INNER_CAPITAL = re.compile(r"^.+[A-ZÆØÅÄÖÜ]")  # PayPal, MobilePay, PostNord
 _SENTENCE_END = re.compile(r"[.!?:]\s*$")
+# A capitalised word (or run of them) in mid-sentence, after a lower-case word or a comma: a
+# sentence's first word is capitalised in every language and says nothing.
+_CAPITALISED = re.compile(
+    r"(?<=[a-zäöüßæøå,] )[A-ZÆØÅÄÖÜ][^\W\d_]{2,}(?:\s(?:&\s)?[A-ZÆØÅÄÖÜ][^\W\d_]+)*"
+)
 
 
 def kb_names(articles: Iterable[Article]) -> frozenset[str]:
-    """The knowledge base's own names: tags that start with a capital and that two or more
-    language versions of one topic write the same ("Flensburg", "Klarna", "Fjeld Club";
-    not "Rücksendung", which only German has, nor "login", which is a word)."""
+    """The knowledge base's own names: capitalised words and tags that two or more language
+    versions of one topic write the same ("Flensburg", "Aarhus", "Nørregade", "Fjeld Club";
+    not "Rücksendung", which only German has, nor "login", which is a word). A word the
+    knowledge base writes the same in two languages says nothing about which one a visitor
+    writes in."""
     languages: dict[tuple[str, str], set[str]] = {}
     for article in articles:
-        for tag in article.tags:
-            if tag[:1].isupper():
-                languages.setdefault((article.group_id, tag), set()).add(article.lang)
-    return frozenset(tag.lower() for (_, tag), langs in languages.items() if len(langs) > 1)
+        capitalised = {tag for tag in article.tags if tag[:1].isupper()}
+        capitalised.update(_CAPITALISED.findall(f"{article.title}\n{article.body}"))
+        for word in capitalised:
+            languages.setdefault((article.group_id, word), set()).add(article.lang)
+    return frozenset(word.lower() for (_, word), langs in languages.items() if len(langs) > 1)
 
 
 @lru_cache(maxsize=8)
