@@ -24,7 +24,9 @@ from bot.models import Conversation, Message
 from bot.phrases import language_name, say
 from bot.policy import Decision, decide
 from bot.retrieval import Retrieval, Retriever
+from bot.sections import SectionChoice, section_heading
 from bot.serving import IndexHolder, Serving
+from ingest.documents import Article
 
 Clock = Callable[[], dt.datetime]
 
@@ -181,8 +183,7 @@ class BotReplies:
         details: dict[str, Any],
     ) -> Message:
         top = retrieval.candidates[0]
-        passages = [Passage(top.article, top.best_chunk)]
-        passages += [Passage(c.article, c.best_chunk) for c in retrieval.candidates[1:3]]
+        passages = [_passage(c.article, c.section) for c in retrieval.candidates[:3]]
         # The query searched with: a follow-up's answer is about what the visitor means.
         composed = self.composer.compose(retrieval.query, passages, top.article.lang)
         text = composed.text
@@ -193,6 +194,7 @@ class BotReplies:
                 language=language_name(top.article.lang, retrieval.lang),
             )
         details["generated"] = composed.generated
+        details.update(_section_details(top.section))
         return queries.append_message(
             session=session,
             conversation=conversation,
@@ -202,7 +204,7 @@ class BotReplies:
             reply_to_id=message.id,
             text=text,
             confidence=round(decision.confidence, 4),
-            sources=[_source(top.article, top.score)],
+            sources=[_source(top.article, top.score, top.section)],
             details=details,
         )
 
@@ -247,8 +249,8 @@ class BotReplies:
             return None
         conversation.misses = 0
         query = retriever.embed_query(message.text)
-        chunk = retriever.best_section(article.id, query)
-        composed = self.composer.compose(message.text, [Passage(article, chunk)], article.lang)
+        section = retriever.choose_section(article.id, message.text, query)
+        composed = self.composer.compose(message.text, [_passage(article, section)], article.lang)
         return queries.append_message(
             session=session,
             conversation=conversation,
@@ -258,12 +260,13 @@ class BotReplies:
             reply_to_id=message.id,
             text=composed.text,
             confidence=1.0,
-            sources=[_source(article, 1.0)],
+            sources=[_source(article, 1.0, section)],
             details={
                 "reason": "picked",
                 "retrieval": {
                     "candidates": [{"article_id": article.id, "title": article.title, "score": 1.0}]
                 },
+                **_section_details(section),
             },
         )
 
@@ -305,13 +308,33 @@ def _previous_question(session: Session, conversation: Conversation) -> str | No
     return None
 
 
-def _source(article: Any, score: float) -> dict[str, Any]:
-    return {
+def _passage(article: Article, section: SectionChoice | None) -> Passage:
+    if section is None:
+        return Passage(article, None)
+    return Passage(article, section.chunk, section.steps)
+
+
+def _section_details(section: SectionChoice | None) -> dict[str, Any]:
+    """The shown part, for the console and `supportbot eval`: `section` is its heading ("" for
+    the lead); `steps_section` the heading of the steps shown after the lead."""
+    if section is None:
+        return {}
+    shown: dict[str, Any] = {"section": section.heading}
+    if section.steps is not None:
+        shown["steps_section"] = section_heading(section.steps)
+    return shown
+
+
+def _source(article: Any, score: float, section: SectionChoice | None = None) -> dict[str, Any]:
+    source = {
         "article_id": article.id,
         "title": article.title,
         "url": article.url,
         "score": round(float(score), 4),
     }
+    if section is not None:  # "Returning an item › Creating a return label"; "" for the lead
+        source["section"] = section.heading
+    return source
 
 
 def _retrieval_details(retrieval: Retrieval) -> dict[str, Any]:
