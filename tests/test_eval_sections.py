@@ -192,3 +192,26 @@ def test_a_question_reads_its_labels() -> None:
     question = Question("q", "en/returns", "en", 2, expected_section="A|b ")
 
     assert question.expected_sections == ["a", "b"]
+
+
+@pytest.mark.usefixtures("hash_settings")
+def test_tune_chooses_the_section_weights_with_held_out_figures(kb: tuple[Path, Path],
+                                                                tmp_path: Path) -> None:
+    from ingest.store import load_version
+
+    questions = write_labelled(tmp_path / "q.csv", LABELLED)
+
+    result = run_eval(kb, questions, "--json", "--tune")
+
+    assert result.exit_code == 0, result.output
+    stored = load_version(kb[1]).calibration()
+    assert stored is not None
+    sections = stored["sections"]
+    assert json.loads(result.stdout)["tuned"]["sections"] == sections
+    assert set(sections) >= {"lexical", "lead", "main_task", "offset", "cross_validated"}
+    labelled = sum(1 for _, expected, _, _ in LABELLED if expected)
+    assert sections["questions"] == labelled
+    assert set(sections["cross_validated"]) == {"all", "en", "de"}
+    # only en/returns rows can be right (the others name no real heading)
+    returns = sum(1 for _, expected, _, _ in LABELLED if expected == "en/returns")
+    assert sections["in_sample"] == round(returns / labelled, 4)
