@@ -316,10 +316,11 @@ def _passage(article: Article, section: SectionChoice | None) -> Passage:
 
 def _section_details(section: SectionChoice | None) -> dict[str, Any]:
     """The shown part, for the console and `supportbot eval`: `section` is its heading ("" for
-    the lead); `steps_section` the heading of the steps shown after the lead."""
+    the lead); `steps_section` the heading of the steps shown after the lead; `section_rule`
+    why ("phrasing": the part the best-matching title or alternate question is about)."""
     if section is None:
         return {}
-    shown: dict[str, Any] = {"section": section.heading}
+    shown: dict[str, Any] = {"section": section.heading, "section_rule": section.rule}
     if section.steps is not None:
         shown["steps_section"] = section_heading(section.steps)
     return shown

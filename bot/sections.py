@@ -3,18 +3,20 @@ has a procedure) or one of its sections.
 
 A question about the article's main task ("how do I return my jacket?") is answered by the
 lead, whose first sentences carry the key facts (30 days, free label), plus the numbered steps;
-a question about a side matter ("can I return worn boots?") by the section about it. Each
-section of the article is scored
+a question about a side matter ("can I return worn boots?") by the section about it.
 
-    score = cosine(question, section) + lexical * (weighted share of the question's words
-            found in the section's heading and text) [+ lead, for the lead]
+When the question is closer to one of the article's own phrasings (title, alternate questions)
+than to any section, by at least `offset` (phrasings are embedded as questions, sections as
+passages: the two scales differ), it asks what that phrasing asks: the title is the main task
+(the lead), and an alternate question is about the part it is closest to itself ("warum hab ich
+zwei Sendungsnummern?" is about split deliveries, "Wo ist mein Paket?" about the lead).
+Otherwise each part is scored against the question. Both times a part scores
 
-and the question counts as being about the main task when it is closer to the article's own
-phrasings (title, alternate questions) than to any section by at least `offset` (phrasings are
-embedded as questions, sections as passages: the two scales differ). Then the lead also gets
-`main_task`, so a side section must beat it clearly. The four numbers are chosen on labelled
-questions with cross-validation (`supportbot eval --tune`, `bot.tuning.tune_sections`) and
-stored in the calibration under "sections".
+    cosine + lexical * (share of the words found in its heading and text) [+ lead, for the lead]
+
+where the words weigh their idf times how few of the article's parts use them. The three numbers
+are chosen on labelled questions with cross-validation (`supportbot eval --tune`,
+`bot.tuning.tune_sections`) and stored in the calibration under "sections".
 """
 
 from __future__ import annotations
@@ -34,12 +36,11 @@ _NUMBERED = re.compile(r"^\s*\d+[.)]\s", re.MULTILINE)
 
 @dataclass(frozen=True)
 class SectionWeights:
-    """The chooser's four numbers (see the module docstring); the defaults are what `--tune`
+    """The chooser's three numbers (see the module docstring); the defaults are what `--tune`
     chose on the sample knowledge base's labelled questions with multilingual-e5-small."""
 
     lexical: float = 0.1
     lead: float = 0.02
-    main_task: float = 0.02
     offset: float = 0.06
 
     @classmethod
@@ -49,7 +50,7 @@ class SectionWeights:
         return cls(
             **{
                 name: float(chosen.get(name, getattr(default, name)))
-                for name in ("lexical", "lead", "main_task", "offset")
+                for name in ("lexical", "lead", "offset")
             }
         )
 
@@ -57,7 +58,6 @@ class SectionWeights:
         return {
             "lexical": self.lexical,
             "lead": self.lead,
-            "main_task": self.main_task,
             "offset": self.offset,
         }
 
@@ -65,8 +65,10 @@ class SectionWeights:
 @dataclass(frozen=True)
 class SectionEvidence:
     """Per body chunk of one article: its cosine to the question, the lexical share, whether it
-    is (part of) the lead and whether it holds numbered steps; and the question's best cosine to
-    the article's phrasings. Computed once per question; `pick` is cheap for any weights."""
+    is (part of) the lead and whether it holds numbered steps; the question's best cosine to
+    the article's phrasings and, for that phrasing, its cosine to each chunk and the share of
+    its words each chunk has (`title`: the best phrasing is the title). Computed once per
+    question; `pick` is cheap for any weights."""
 
     chunks: tuple[Chunk, ...]
     dense: np.ndarray
@@ -74,21 +76,34 @@ class SectionEvidence:
     lead: np.ndarray
     steps: np.ndarray
     phrasing: float
+    phrasing_dense: np.ndarray | None = None
+    phrasing_lexical: np.ndarray | None = None
+    title: bool = False
 
     def scores(self, weights: SectionWeights) -> np.ndarray:
-        main = self.phrasing - float(self.dense.max()) >= weights.offset
-        bonus = weights.lead + (weights.main_task if main else 0.0)
-        return self.dense + weights.lexical * self.lexical + bonus * self.lead
+        return self.dense + weights.lexical * self.lexical + weights.lead * self.lead
 
     def pick(self, weights: SectionWeights) -> SectionChoice:
         scores = self.scores(weights)
         best = int(np.argmax(scores))
-        chunk = self.chunks[best]
+        rule = "section"
+        if self.phrasing - float(self.dense.max()) >= weights.offset:  # asks what a phrasing asks
+            rule = "phrasing"
+            if self.title and self.lead.any():
+                best = int(np.flatnonzero(self.lead)[0])
+            elif self.phrasing_dense is not None and self.phrasing_lexical is not None:
+                about = (
+                    self.phrasing_dense
+                    + weights.lexical * self.phrasing_lexical
+                    + weights.lead * self.lead
+                )
+                best = int(np.argmax(about))
         steps = None
         if self.lead[best] and self.steps.any():
             procedure = np.flatnonzero(self.steps)
             steps = self.chunks[int(procedure[np.argmax(scores[procedure])])]
-        return SectionChoice(chunk, steps, {"score": round(float(scores[best]), 4)})
+        evidence = {"score": round(float(scores[best]), 4), "phrasing": round(self.phrasing, 4)}
+        return SectionChoice(self.chunks[best], steps, evidence, rule)
 
 
 @dataclass(frozen=True)
@@ -99,6 +114,7 @@ class SectionChoice:
     chunk: Chunk
     steps: Chunk | None = None
     evidence: Mapping[str, float] | None = None
+    rule: str = "section"  # "phrasing": shown as the part the matched phrasing is about
 
     @property
     def heading(self) -> str:
@@ -163,14 +179,31 @@ class SectionChooser:
             return None
         chunks = tuple(self.chunks[r] for r in rows.tolist())
         dense = self.vectors[rows] @ query
-        phrasing = self.phrasing_match(article_id, query) if article_id in self.phrasings else 0.0
+        phrasing_rows = self.phrasings.get(article_id)
+        extra: dict[str, Any] = {"phrasing": 0.0}
+        if phrasing_rows is not None and len(phrasing_rows):
+            sims = self.vectors[phrasing_rows] @ query
+            nearest = int(phrasing_rows[int(np.argmax(sims))])
+            phrasing = self.chunks[nearest]
+            words = set(tokenize(phrasing.text, lang))
+            extra = {
+                "phrasing": float(np.max(sims)),
+                "phrasing_dense": np.asarray(self.vectors[rows] @ self.vectors[nearest]),
+                "phrasing_lexical": np.asarray(
+                    [
+                        len(words & self._chunk_words(r, lang)) / len(words) if words else 0.0
+                        for r in rows.tolist()
+                    ]
+                ),
+                "title": phrasing.kind == "title",
+            }
         return SectionEvidence(
             chunks=chunks,
             dense=np.asarray(dense, dtype=np.float64),
             lexical=self._lexical(rows, lang, text),
             lead=np.asarray([not section_heading(c) for c in chunks], dtype=bool),
             steps=np.asarray([is_procedure(c.text) for c in chunks], dtype=bool),
-            phrasing=phrasing,
+            **extra,
         )
 
     def phrasing_match(self, article_id: str, query: np.ndarray) -> float:

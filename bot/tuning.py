@@ -26,11 +26,10 @@ from ingest.store import read_calibration, remove_calibration, write_calibration
 LEXICAL_GRID = (0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0)
 VOTE_GRID = (0.0, 0.3, 0.6)
 CLASSIFIER_GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.8, 1.2, 2.0)
-# `bot.sections`: the lexical share's weight, the lead's prior, the main-task bonus and offset
+# `bot.sections`: the lexical share's weight, the lead's prior and the phrasing offset
 SECTION_GRID = {
     "lexical": (0.0, 0.03, 0.06, 0.1, 0.2),
-    "lead": (-0.04, -0.02, 0.0, 0.02, 0.04),
-    "main_task": (0.0, 0.02, 0.05, 0.1),
+    "lead": (-0.02, 0.0, 0.02, 0.04, 0.06, 0.08),
     "offset": (-0.05, 0.0, 0.03, 0.06, 0.1),
 }
 SECTION_FOLDS = 5
@@ -162,11 +161,10 @@ def tune_sections(retriever: Retriever, questions: Sequence[Question]) -> dict[s
     if not cases:
         return None
     grid = [
-        SectionWeights(lexical=a, lead=b, main_task=c, offset=d)
+        SectionWeights(lexical=a, lead=b, offset=c)
         for a in SECTION_GRID["lexical"]
         for b in SECTION_GRID["lead"]
-        for c in SECTION_GRID["main_task"]
-        for d in SECTION_GRID["offset"]
+        for c in SECTION_GRID["offset"]
     ]
     right = np.asarray(
         [

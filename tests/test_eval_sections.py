@@ -208,7 +208,7 @@ def test_tune_chooses_the_section_weights_with_held_out_figures(kb: tuple[Path, 
     assert stored is not None
     sections = stored["sections"]
     assert json.loads(result.stdout)["tuned"]["sections"] == sections
-    assert set(sections) >= {"lexical", "lead", "main_task", "offset", "cross_validated"}
+    assert set(sections) >= {"lexical", "lead", "offset", "cross_validated"}
     labelled = sum(1 for _, expected, _, _ in LABELLED if expected)
     assert sections["questions"] == labelled
     assert set(sections["cross_validated"]) == {"all", "en", "de"}
