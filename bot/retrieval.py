@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from bot.language import detect_language
+from bot.policy import FEATURES
 from bot.sections import SectionChoice, SectionChooser, SectionWeights
 from ingest.documents import Article
 from ingest.embed import Embedder, Vectors
@@ -377,25 +378,7 @@ def _per_article(
 
 
 def _empty_features() -> dict[str, float]:
-    return {
-        "score": 0.0,
-        "margin": 0.0,
-        "dense": 0.0,
-        "dense_margin": 0.0,
-        "lexical": 0.0,
-        "coverage": 0.0,
-        "oov": 0.0,
-        "idf_coverage": 0.0,
-        "idf_oov": 0.0,
-        "question_match": 0.0,
-        "lang_match": 0.0,
-        "second": 0.0,
-        "classifier": 0.0,
-        "classifier_margin": 0.0,
-        "agreement": 0.0,
-        "neighbour_mean": 0.0,
-        "neighbour_gap": 0.0,
-    }
+    return {**dict.fromkeys(FEATURES, 0.0), "second": 0.0}
 
 
 def _features(candidates: Sequence[Candidate], lang: str) -> dict[str, float]:
