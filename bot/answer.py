@@ -1,6 +1,7 @@
-"""The reply text of an answer: the best-matching section of the article, cut at sentence
-boundaries, with its source. Optionally a LangChain chat model rewrites it, grounded only in
-the retrieved sections; any failure or timeout falls back to the extractive text.
+"""The reply text of an answer: the part of the article that answers (`bot.sections`: a
+section, or the lead with the article's steps), cut at line and sentence ends, with its source.
+Optionally a LangChain chat model rewrites it, grounded only in the retrieved sections; any
+failure or timeout falls back to the extractive text.
 """
 
 from __future__ import annotations
@@ -25,14 +26,20 @@ _LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
 
 @dataclass(frozen=True)
 class Passage:
-    """A retrieved section handed to the composer, with the article it came from."""
+    """A retrieved section handed to the composer, with the article it came from; `steps` is
+    the article's procedure, shown after the lead when the question is about the main task."""
 
     article: Article
     chunk: Chunk | None
+    steps: Chunk | None = None
 
     @property
     def text(self) -> str:
-        return self.chunk.text if self.chunk else self.article.body
+        if self.chunk is None:
+            return self.article.body
+        if self.steps is None:
+            return self.chunk.text
+        return f"{self.chunk.text}\n\n{_heading(self.steps)}{self.steps.text}"
 
 
 @dataclass(frozen=True)
@@ -88,19 +95,39 @@ def cut(text: str, limit: int) -> str:
     return result
 
 
+def _heading(chunk: Chunk | None) -> str:
+    """A section's heading in bold on its own line; nothing for the lead."""
+    if chunk is None or len(chunk.heading_path) < 2:
+        return ""
+    return f"**{chunk.heading_path[-1]}**\n"
+
+
+# With the steps, the lead keeps at most this share of the length budget: its first sentences
+# carry the key facts (time limits, costs); the steps are what the visitor acts on.
+LEAD_SHARE = 0.4
+
+
 class ExtractiveComposer:
-    """The section that matched best, verbatim (trimmed): never says what the article doesn't."""
+    """The section that matched best, verbatim (trimmed): never says what the article doesn't.
+    The lead with steps shares `max_chars`: the lead cut to its first sentences, then the
+    steps under their heading, each cut at a line or sentence end."""
 
     def __init__(self, max_chars: int = 700):
         self.max_chars = max_chars
 
     def compose(self, question: str, passages: Sequence[Passage], lang: str) -> Composed:
         passage = passages[0]
-        body = safe_markdown(passage.text)
-        heading = ""
-        if passage.chunk and len(passage.chunk.heading_path) > 1:
-            heading = f"**{passage.chunk.heading_path[-1]}**\n"
-        return Composed(heading + cut(body, self.max_chars - len(heading)))
+        heading = _heading(passage.chunk)
+        if passage.chunk is None or passage.steps is None:
+            body = safe_markdown(passage.text)
+            return Composed(heading + cut(body, self.max_chars - len(heading)))
+        steps_heading = _heading(passage.steps)
+        steps = safe_markdown(passage.steps.text)
+        room = self.max_chars - len(heading) - len(steps_heading) - 2
+        lead = safe_markdown(passage.chunk.text)
+        lead = cut(lead, max(room - len(steps), int(room * LEAD_SHARE)))
+        steps = cut(steps, room - len(lead))
+        return Composed(f"{heading}{lead}\n\n{steps_heading}{steps}")
 
 
 _PROMPT = """You are the customer support assistant of an online shop. Answer the customer's \

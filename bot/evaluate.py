@@ -8,6 +8,7 @@ what a visitor would get (language detection, small-talk rules, policy, answer c
 from __future__ import annotations
 
 import csv
+import re
 import statistics
 import tempfile
 import time
@@ -40,10 +41,33 @@ class Question:
     lang: str
     line: int
     conversation: str = ""  # a turn of this conversation (`bot.eval_conversations`)
+    # The heading the answer must come from ("a|b": either; "" the lead); None: not labelled.
+    expected_section: str | None = None
 
     @property
     def expected_ids(self) -> list[str]:
         return [e.strip() for e in self.expected.split("|") if e.strip()]
+
+    @property
+    def expected_sections(self) -> list[str] | None:
+        """The accepted headings, normalised ("" for the lead); None when not labelled."""
+        if self.expected_section is None or not self.expected:
+            return None
+        return [normalise_heading(h) for h in self.expected_section.split("|")] or [""]
+
+
+def normalise_heading(heading: str) -> str:
+    """A heading as compared: case, spacing and a "Title › " or "## " prefix do not count."""
+    heading = re.split(r"\s[›>]\s", heading)[-1]
+    return " ".join(heading.strip().lstrip("#").split()).casefold()
+
+
+def section_matches(expected: Sequence[str], shown: Sequence[str], title: str = "") -> bool:
+    """Whether a shown part is one of the accepted headings; the article's title names the lead
+    too. Lead plus steps counts as both."""
+    lead = {"", normalise_heading(title)} if title else {""}
+    accepted = {"" if h in lead else h for h in expected}
+    return any(normalise_heading(s) in accepted for s in shown)
 
 
 @dataclass
@@ -67,6 +91,9 @@ class Outcome:
     conversation: str = ""
     turn: int = 0  # 1, 2, ... within `conversation`
     rewritten_from: str | None = None  # searched with the previous question as context
+    expected_section: str | None = None  # as labelled; None: the question file has no label
+    shown_sections: list[str] = field(default_factory=list)  # "" for the lead
+    section_correct: bool | None = None  # None: not labelled, or not the right article
 
     def to_json(self) -> dict[str, Any]:
         turn = {"conversation": self.conversation, "turn": self.turn} if self.turn else {}
@@ -84,12 +111,22 @@ class Outcome:
             "latency_ms": round(self.latency_ms, 2),
             "reason": self.reason,
             "correct_top1": self.correct_top1,
+            **(
+                {
+                    "expected_section": self.expected_section,
+                    "shown_sections": self.shown_sections,
+                    "section_correct": self.section_correct,
+                }
+                if self.expected_section is not None
+                else {}
+            ),
             "features": self.features,
         }
 
 
 def read_questions(path: Path, *, default_lang: str = "") -> list[Question]:
-    """Read `question,expected[,lang]`; say which line is wrong."""
+    """Read `question,expected[,lang][,expected_section]`; say which line is wrong. Without
+    the `expected_section` column no question is labelled with a section (no figure)."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -97,6 +134,7 @@ def read_questions(path: Path, *, default_lang: str = "") -> list[Question]:
     reader = csv.DictReader(text.splitlines())
     if not reader.fieldnames or not {"question", "expected"} <= set(reader.fieldnames):
         raise EvalInputError(f"{path}:1: needs the columns question,expected[,lang]")
+    labelled = "expected_section" in reader.fieldnames
     questions = []
     for line, row in enumerate(reader, start=2):
         question = (row.get("question") or "").strip()
@@ -108,6 +146,7 @@ def read_questions(path: Path, *, default_lang: str = "") -> list[Question]:
                 (row.get("expected") or "").strip(),
                 (row.get("lang") or default_lang).strip(),
                 line,
+                expected_section=(row.get("expected_section") or "").strip() if labelled else None,
             )
         )
     if not questions:
@@ -228,6 +267,15 @@ class Evaluator:
         if answered is not None:
             right = _group_of(self.retriever, answered) in expected
             outcome.answered_right, outcome.answered_wrong = right, not right
+        outcome.expected_section = question.expected_section
+        if "section" in details:
+            outcome.shown_sections = [details["section"]]
+            if "steps_section" in details:
+                outcome.shown_sections.append(details["steps_section"])
+        accepted = question.expected_sections
+        if accepted is not None and outcome.answered_right:
+            title = sources[0].get("title", "")
+            outcome.section_correct = section_matches(accepted, outcome.shown_sections, title)
         return outcome
 
     def close(self) -> None:
@@ -252,6 +300,10 @@ def _figures(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     scope = [o for o in outcomes if o.expected]
     oos = [o for o in outcomes if not o.expected]
     latencies = sorted(o.latency_ms for o in outcomes)
+    sections = [o.section_correct for o in outcomes if o.section_correct is not None]
+    # Only with labels: a question file without the column has no section figure, not 0 %.
+    labelled = any(o.expected_section is not None for o in scope)
+    section = {"section_correct": _share(sections), "n_section": len(sections)} if labelled else {}
     return {
         "n": len(outcomes),
         "n_in_scope": len(scope),
@@ -263,6 +315,7 @@ def _figures(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "oos_handoff_recall": _share(o.kind == "handoff" for o in oos),
         "top1": _share(o.correct_top1 for o in scope),
         "top3": _share(o.correct_top3 for o in scope),
+        **section,
         "clarify_rate": _share(o.kind == "clarify" for o in outcomes),
         "handoff_rate": _share(o.kind == "handoff" for o in outcomes),
         "calibration_error": expected_calibration_error(outcomes),

@@ -23,7 +23,9 @@ from bot.models import Conversation, Message
 from bot.phrases import language_name, say
 from bot.policy import Decision, decide
 from bot.retrieval import Retrieval, Retriever
+from bot.sections import SectionChoice, section_heading
 from bot.serving import IndexHolder, Serving
+from ingest.documents import Article
 
 Clock = Callable[[], dt.datetime]
 
@@ -173,18 +175,12 @@ class BotReplies:
         details: dict[str, Any],
     ) -> Message:
         top = retrieval.candidates[0]
-        passages = [Passage(top.article, top.best_chunk)]
-        passages += [Passage(c.article, c.best_chunk) for c in retrieval.candidates[1:3]]
+        passages = [_passage(c.article, c.section) for c in retrieval.candidates[:3]]
         # The query searched with: a follow-up's answer is about what the visitor means.
         composed = self.composer.compose(retrieval.query, passages, top.article.lang)
-        text = composed.text
-        if not top.in_visitor_language:
-            text += "\n\n" + say(
-                "other_language",
-                retrieval.lang,
-                language=language_name(top.article.lang, retrieval.lang),
-            )
+        text = composed.text + _only_in(top.article.lang, retrieval.lang)
         details["generated"] = composed.generated
+        details.update(_section_details(top.section))
         return queries.append_message(
             session=session,
             conversation=conversation,
@@ -194,7 +190,7 @@ class BotReplies:
             reply_to_id=message.id,
             text=text,
             confidence=round(decision.confidence, 4),
-            sources=[_source(top.article, top.score)],
+            sources=[_source(top.article, top.score, top.section)],
             details=details,
         )
 
@@ -239,8 +235,8 @@ class BotReplies:
             return None
         conversation.misses = 0
         query = retriever.embed_query(message.text)
-        chunk = retriever.best_section(article.id, query)
-        composed = self.composer.compose(message.text, [Passage(article, chunk)], article.lang)
+        section = retriever.choose_section(article.id, message.text, query)
+        composed = self.composer.compose(message.text, [_passage(article, section)], article.lang)
         return queries.append_message(
             session=session,
             conversation=conversation,
@@ -250,12 +246,13 @@ class BotReplies:
             reply_to_id=message.id,
             text=composed.text + _only_in(article.lang, conversation.lang),
             confidence=1.0,
-            sources=[_source(article, 1.0)],
+            sources=[_source(article, 1.0, section)],
             details={
                 "reason": "picked",
                 "retrieval": {
                     "candidates": [{"article_id": article.id, "title": article.title, "score": 1.0}]
                 },
+                **_section_details(section),
             },
         )
 
@@ -298,20 +295,41 @@ def _previous_question(session: Session, conversation: Conversation) -> str | No
 
 
 def _only_in(article_lang: str, lang: str) -> str:
-    """The note (in the conversation's language) after a picked article that exists only in
-    another language; empty when it is in the conversation's."""
+    """The note (in the conversation's language) after an answer from an article that exists
+    only in another language; empty when it is in the conversation's."""
     if article_lang == lang:
         return ""
     return "\n\n" + say("other_language", lang, language=language_name(article_lang, lang))
 
 
-def _source(article: Any, score: float) -> dict[str, Any]:
-    return {
+def _passage(article: Article, section: SectionChoice | None) -> Passage:
+    if section is None:
+        return Passage(article, None)
+    return Passage(article, section.chunk, section.steps)
+
+
+def _section_details(section: SectionChoice | None) -> dict[str, Any]:
+    """The shown part, for the console and `supportbot eval`: `section` is its heading ("" for
+    the lead); `steps_section` the heading of the steps shown after the lead; `section_rule`
+    why ("phrasing": the part the best-matching title or alternate question is about)."""
+    if section is None:
+        return {}
+    shown: dict[str, Any] = {"section": section.heading, "section_rule": section.rule}
+    if section.steps is not None:
+        shown["steps_section"] = section_heading(section.steps)
+    return shown
+
+
+def _source(article: Any, score: float, section: SectionChoice | None = None) -> dict[str, Any]:
+    source = {
         "article_id": article.id,
         "title": article.title,
         "url": article.url,
         "score": round(float(score), 4),
     }
+    if section is not None:  # "Returning an item › Creating a return label"; "" for the lead
+        source["section"] = section.heading
+    return source
 
 
 def _retrieval_details(retrieval: Retrieval) -> dict[str, Any]:

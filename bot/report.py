@@ -103,6 +103,7 @@ def write_report(
     reliability_plot(outcomes, folder / "reliability.png")
     chosen = (summary.get("tuned") or {}).get("thresholds", {}).get("answer")
     threshold_curve(outcomes, folder / "thresholds.png", chosen)
+    sections = "section_correct" in summary  # only when the question file labels sections
     lines = [
         f"# {title}",
         "",
@@ -111,14 +112,18 @@ def write_report(
         f"{summary['n_out_of_scope']} that should go to a person).",
         "",
         "| | n | answered correctly | wrong answers | handed off (out of scope) | top-1 |"
-        " top-3 | clarify |",
-        "|---|---|---|---|---|---|---|---|",
+        " top-3 |" + (" right section (n) |" if sections else "") + " clarify |",
+        "|---|---|---|---|---|---|---|" + ("---|" if sections else "") + "---|",
     ]
     for name, f in [("all", summary), *summary["by_lang"].items()]:
         oos = f"{f['oos_handoff_recall']:.1%}" if f["n_out_of_scope"] else "-"
+        section = ""
+        if sections:
+            shown = f"{f['section_correct']:.1%} ({f['n_section']})" if f.get("n_section") else "-"
+            section = f" {shown} |"
         lines.append(
             f"| {name} | {f['n']} | {f['answered_correct']:.1%} | "
-            f"{f['wrong_answer']:.1%} | {oos} | {f['top1']:.1%} | {f['top3']:.1%} | "
+            f"{f['wrong_answer']:.1%} | {oos} | {f['top1']:.1%} | {f['top3']:.1%} |{section} "
             f"{f['clarify_rate']:.1%} |"
         )
     lines += [
@@ -143,9 +148,24 @@ def write_report(
     ]
     if not wrong:
         lines.append("None.")
+    if sections:
+        lines += ["", "## Right article, wrong section", ""]
+        misplaced = [o for o in outcomes if o.section_correct is False][:50]
+        lines += [
+            f"- `{o.lang}` {_escape(o.question)} → showed "
+            f"{_sections(o.shown_sections)}, expected {_sections([o.expected_section or ''])}"
+            for o in misplaced
+        ]
+        if not misplaced:
+            lines.append("None.")
     path = folder / "report.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def _sections(headings: Sequence[str]) -> str:
+    """ "the lead", or the headings in quotes ("a|b" alternatives stay together)."""
+    return " + ".join(f"“{_escape(h)}”" if h else "the lead" for h in headings) or "nothing"
 
 
 def _escape(text: str) -> str:

@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 
 from bot.language import detect_language
-from ingest.documents import Article, Chunk
+from bot.policy import FEATURES
+from bot.sections import SectionChoice, SectionChooser, SectionWeights
+from ingest.documents import Article
 from ingest.embed import Embedder, Vectors
 from ingest.lexical import tokenize
 from ingest.store import IndexVersion
@@ -32,6 +34,7 @@ class Weights:
     lexical: dict[str, float] = field(default_factory=lambda: {"en": 0.15, "de": 0.35, "da": 0.35})
     vote: float = 0.3  # share of the mean of an article's best 3 chunks (nearest-neighbour vote)
     classifier: float = 0.5  # weight of the topic classifier's probability, where there is one
+    sections: SectionWeights = field(default_factory=SectionWeights)  # which part answers
 
     @classmethod
     def default(cls, *, classifier: bool = False) -> Weights:
@@ -49,6 +52,7 @@ class Weights:
             lexical={**default.lexical, **weights.get("lexical", {})},
             vote=float(weights.get("vote", default.vote)),
             classifier=float(weights.get("classifier", default.classifier)),
+            sections=SectionWeights.from_calibration(data),
         )
 
 
@@ -75,7 +79,7 @@ class Candidate:
     lexical: float
     question_match: float
     classifier: float
-    best_chunk: Chunk | None
+    section: SectionChoice | None  # the part of `article` that answers (`bot.sections`)
     in_visitor_language: bool
 
 
@@ -129,6 +133,13 @@ class Retriever:
             self._group_rows.setdefault(group, []).append(row)
         self._vectors = index.vectors()
         self._words: dict[tuple[str, str], frozenset[str]] = {}
+        # Editors' tags ("return period") are words of the knowledge base too, though no chunk
+        # holds them: a question using one is not asking about something the shop lacks.
+        self._tag_words: dict[str, set[str]] = {}
+        for article in index.articles.values():
+            self._tag_words.setdefault(article.lang, set()).update(
+                tokenize(" ".join(article.tags), article.lang)
+            )
         # Per article, the rows of its phrasings (title, alternate questions) and of its body
         # sections: split once here, not on every message.
         phrasings: dict[str, list[int]] = {}
@@ -143,6 +154,14 @@ class Retriever:
             a: np.asarray(phrasings.get(a, []) + sections.get(a, []), dtype=np.int64)
             for a in set(phrasings) | set(sections)
         }
+        self.sections = SectionChooser(
+            index.chunks,
+            self._vectors,
+            sections=self._section_rows,
+            phrasings=self._phrasing_rows,
+            lexical=index.lexical,
+            weights=self.weights.sections,
+        )
 
     def search(
         self,
@@ -165,7 +184,7 @@ class Retriever:
         query = self.encode_queries([text])
         evidence = self.evidence(text, lang, query)
         ranked = self.fuse(evidence, lang)[:limit]
-        candidates = [self._candidate(item, lang, query[0], evidence) for item in ranked]
+        candidates = [self._candidate(item, text, lang, query[0], evidence) for item in ranked]
         features = _features(candidates, lang)
         features.update(self._word_evidence(text, lang, candidates))
         features.update(self._neighbour_evidence(evidence, candidates))
@@ -254,6 +273,7 @@ class Retriever:
         if index is None or not candidates:
             return {"coverage": 0.0, "oov": 1.0, "idf_coverage": 0.0, "idf_oov": 1.0}
         tokens, unknown = index.query_tokens(text)
+        unknown = [w for w in unknown if w not in self._tag_words.get(lang, ())]
         words = set(tokens)
         if not words:
             return {"coverage": 0.0, "oov": 0.0, "idf_coverage": 0.0, "idf_oov": 0.0}
@@ -297,13 +317,15 @@ class Retriever:
         cached = self._words.get(key)
         if cached is None:
             text = " ".join(self.index.chunks[r].embed_text for r in self._rows_of(article_id))
-            cached = frozenset(tokenize(text, lang))
+            tags = " ".join(self.index.articles[article_id].tags)
+            cached = frozenset(tokenize(f"{text} {tags}", lang))
             self._words[key] = cached
         return cached
 
     def _candidate(
         self,
         item: tuple[float, int, float, float],
+        text: str,
         lang: str,
         query: np.ndarray,
         evidence: Evidence,
@@ -321,7 +343,7 @@ class Retriever:
             lexical=float(lex),
             question_match=question_match,
             classifier=evidence.topics.get(article.group_id, 0.0),
-            best_chunk=self.best_section(shown.id, query),
+            section=self.choose_section(shown.id, text, query),
             in_visitor_language=shown.lang == lang,
         )
 
@@ -329,18 +351,14 @@ class Retriever:
         return self._rows.get(article_id, np.zeros(0, dtype=np.int64))
 
     def _best_question_similarity(self, article_id: str, query: np.ndarray) -> float:
-        rows = self._phrasing_rows.get(article_id)
-        if rows is None or not len(rows):
-            return 0.0
-        return float(np.max(self._vectors[rows] @ query))
+        return self.sections.phrasing_match(article_id, query)
 
-    def best_section(self, article_id: str, query: np.ndarray) -> Chunk | None:
-        """The body section of `article_id` closest to the query (for the answer text)."""
-        rows = self._section_rows.get(article_id)
-        if rows is None or not len(rows):
+    def choose_section(self, article_id: str, text: str, query: np.ndarray) -> SectionChoice | None:
+        """The part of `article_id` that answers `text` (`bot.sections`); None without a body."""
+        article = self.index.articles.get(article_id)
+        if article is None:
             return None
-        sims = self._vectors[rows] @ query
-        return self.index.chunks[rows[int(np.argmax(sims))]]
+        return self.sections.choose(article_id, article.lang, text, query)
 
     def article_in(self, article_id: str, lang: str) -> Article | None:
         """The version of `article_id`'s topic in `lang`, else the article itself."""
@@ -371,25 +389,7 @@ def _per_article(
 
 
 def _empty_features() -> dict[str, float]:
-    return {
-        "score": 0.0,
-        "margin": 0.0,
-        "dense": 0.0,
-        "dense_margin": 0.0,
-        "lexical": 0.0,
-        "coverage": 0.0,
-        "oov": 0.0,
-        "idf_coverage": 0.0,
-        "idf_oov": 0.0,
-        "question_match": 0.0,
-        "lang_match": 0.0,
-        "second": 0.0,
-        "classifier": 0.0,
-        "classifier_margin": 0.0,
-        "agreement": 0.0,
-        "neighbour_mean": 0.0,
-        "neighbour_gap": 0.0,
-    }
+    return {**dict.fromkeys(FEATURES, 0.0), "second": 0.0}
 
 
 def _features(candidates: Sequence[Candidate], lang: str) -> dict[str, float]:

@@ -174,6 +174,11 @@ class SourcePublic(BaseModel):
     title: str
     url: str | None
     score: float
+    section: str | None = Field(
+        default=None,
+        description='The heading of the article\'s section the answer shows ("" for the '
+        "article's lead), to show as title › section; absent on choices and older replies",
+    )
 
 
 class HandoffPublic(BaseModel):

@@ -14,17 +14,25 @@ from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 
-from bot.evaluate import Evaluator, Outcome, Question
+from bot.evaluate import Evaluator, Outcome, Question, section_matches
 from bot.language import detect_language
 from bot.policy import FEATURES
 from bot.retrieval import Evidence, Retriever, Weights
+from bot.sections import SectionEvidence, SectionWeights
 from ingest.store import read_calibration, remove_calibration, write_calibration
 
 LEXICAL_GRID = (0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0)
 VOTE_GRID = (0.0, 0.3, 0.6)
 CLASSIFIER_GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.8, 1.2, 2.0)
+# `bot.sections`: the lexical share's weight, the lead's prior and the phrasing offset
+SECTION_GRID = {
+    "lexical": (0.0, 0.03, 0.06, 0.1, 0.2),
+    "lead": (-0.02, 0.0, 0.02, 0.04, 0.06, 0.08),
+    "offset": (-0.05, 0.0, 0.03, 0.06, 0.1),
+}
+SECTION_FOLDS = 5
 
 
 def tune_and_store(
@@ -41,7 +49,8 @@ def tune_and_store(
     folder = evaluator.retriever.index.path
     before = read_calibration(folder)
     weights = tune_weights(evaluator.retriever, questions)
-    write_calibration(folder, {"weights": weights})
+    sections = tune_sections(evaluator.retriever, questions)
+    write_calibration(folder, {"weights": weights, **({"sections": sections} if sections else {})})
     evaluator.reload()
     try:
         tuned = tune_policy(
@@ -57,6 +66,8 @@ def tune_and_store(
             write_calibration(folder, before)
         raise
     tuned["weights"] = weights
+    if sections:
+        tuned["sections"] = sections
     write_calibration(folder, tuned)
     evaluator.reload()
     return tuned
@@ -123,6 +134,69 @@ def tune_weights(retriever: Retriever, questions: Sequence[Question]) -> dict[st
         "top1_after": round(best[0] / max(1, len(cases)), 4),
         "questions": len(cases),
     }
+
+
+SectionCase = tuple[str, SectionEvidence, list[str], str]  # lang, evidence, accepted, title
+
+
+def tune_sections(retriever: Retriever, questions: Sequence[Question]) -> dict[str, Any] | None:
+    """The `bot.sections` weights that show the labelled section most often, for questions
+    labelled with one (`expected_section`); None without labels. Each question's sections are
+    scored once; `cross_validated` is the share right on held-out folds (weights chosen on the
+    other folds), overall and per language: the honest figure to quote."""
+    cases: list[SectionCase] = []
+    for q in questions:
+        accepted = q.expected_sections
+        if accepted is None or not q.expected_ids:
+            continue
+        fallback = q.lang if q.lang in retriever.languages else retriever.default_language
+        lang = detect_language(q.text, languages=retriever.languages, fallback=fallback)
+        article = retriever.article_in(q.expected_ids[0], lang)
+        if article is None:
+            continue
+        query = retriever.embedder.embed_queries([q.text])[0]
+        evidence = retriever.sections.evidence(article.id, article.lang, q.text, query)
+        if evidence is not None:
+            cases.append((q.lang or lang, evidence, accepted, article.title))
+    if not cases:
+        return None
+    grid = [
+        SectionWeights(lexical=a, lead=b, offset=c)
+        for a in SECTION_GRID["lexical"]
+        for b in SECTION_GRID["lead"]
+        for c in SECTION_GRID["offset"]
+    ]
+    right = np.asarray(
+        [
+            [section_matches(accepted, ev.pick(w).headings, title) for w in grid]
+            for _, ev, accepted, title in cases
+        ],
+        dtype=bool,
+    )
+    langs = np.asarray([lang for lang, _, _, _ in cases])
+    held_out = np.zeros(len(cases), dtype=bool)
+    folds = min(SECTION_FOLDS, len(cases))
+    if folds >= 2:
+        for train, test in KFold(folds, shuffle=True, random_state=0).split(right):
+            held_out[test] = right[test, _best_weights(right[train], grid)]
+    chosen = _best_weights(right, grid)
+    figures = {"all": round(float(held_out.mean()), 4)}
+    figures.update(
+        {str(g): round(float(held_out[langs == g].mean()), 4) for g in sorted(set(langs))}
+    )
+    return {
+        **grid[chosen].to_json(),
+        "in_sample": round(float(right[:, chosen].mean()), 4),
+        "cross_validated": figures if folds >= 2 else {},
+        "questions": len(cases),
+    }
+
+
+def _best_weights(right: np.ndarray, grid: Sequence[SectionWeights]) -> int:
+    """The grid point right most often; ties go to the one nearest the defaults."""
+    default = np.asarray(list(SectionWeights().to_json().values()))
+    distance = [float(np.abs(np.asarray(list(w.to_json().values())) - default).sum()) for w in grid]
+    return max(range(len(grid)), key=lambda i: (int(right[:, i].sum()), -distance[i]))
 
 
 def _top_group(retriever: Retriever, evidence: Evidence, lang: str, weights: Weights) -> str | None:

@@ -221,3 +221,41 @@ def test_make_composer() -> None:
     assert fake.compose("q", PASSAGES, "en").text == "Sure [1]."
     with pytest.raises(RuntimeError, match="unknown LLM provider"):
         make_composer("magic", "", timeout=1, max_chars=700)
+
+
+# -- the lead with the steps -----------------------------------------------------------------------
+
+LEAD = Chunk(
+    article_id="en/returns", kind="section", heading_path=("Returning an item",),
+    text="You can return items within 30 days of delivery. Fjeld Club members have 60 days. "
+         "The return label is free in Germany and Denmark.\n\nMore about returns below.",
+)
+STEPS = Chunk(
+    article_id="en/returns", kind="section",
+    heading_path=("Returning an item", "Creating a return label"),
+    text="\n".join(f"{n}. Step number {n} of the return, in \"My orders\"." for n in range(1, 7))
+    + "\n\nKeep the receipt from the drop-off point until your refund has arrived.",
+)
+
+
+@pytest.mark.parametrize("limit", [700, 400, 250])
+def test_the_lead_and_the_steps_share_the_budget(limit: int) -> None:
+    text = ExtractiveComposer(limit).compose("how do I return?", [Passage(RETURNS, LEAD, STEPS)],
+                                             "en").text
+
+    assert len(text) <= limit
+    lead, steps = text.split("\n\n**Creating a return label**\n")
+    assert lead.startswith("You can return items within 30 days of delivery.")
+    assert steps.startswith("1. Step number 1")
+    assert all(line.endswith(".") for line in text.splitlines() if line and "**" not in line)
+
+
+def test_a_lead_with_steps_keeps_both_whole_when_they_fit() -> None:
+    text = ExtractiveComposer(2000).compose("q", [Passage(RETURNS, LEAD, STEPS)], "en").text
+
+    assert text == (f"{LEAD.text}\n\n**Creating a return label**\n{STEPS.text}")
+
+
+def test_a_chat_model_sees_the_lead_and_the_steps() -> None:
+    assert Passage(RETURNS, LEAD, STEPS).text.endswith(STEPS.text)
+    assert "**Creating a return label**" in Passage(RETURNS, LEAD, STEPS).text

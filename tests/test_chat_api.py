@@ -9,7 +9,9 @@ from bot.phrases import PHRASES
 from tests.conftest import Visitor
 
 REPLY_KEYS = {"id", "seq", "role", "kind", "text", "confidence", "sources", "lang"}
-SOURCE_KEYS = {"article_id", "title", "url", "score"}
+RETURNS_HEADINGS = {"", "Return conditions", "Creating a return label", "Return costs per country",
+                    "After your return"}
+SOURCE_KEYS = {"article_id", "title", "url", "score", "section"}
 
 
 @pytest.mark.parametrize(
@@ -50,6 +52,10 @@ def test_a_question_gets_an_answer_with_its_source(visitor: Visitor) -> None:
     assert source["article_id"] == "en/returns"
     assert source["title"] == "Returning an item"
     assert source["url"] == "https://shop.fjeldfels.example/help/returns"
+    # the part shown: "" for the lead, else one of the article's headings, in bold in the text
+    assert source["section"] in RETURNS_HEADINGS
+    if source["section"]:
+        assert reply["text"].startswith(f"**{source['section']}**")
     assert reply["text"]
 
 

@@ -273,3 +273,25 @@ def test_two_agents_claiming_at_once_one_wins(client: TestClient, context: AppCo
         for thread in threads:
             thread.join()
         assert sorted(statuses) == [303, 409]
+
+
+@pytest.mark.parametrize(("section", "shown"), [
+    ("Creating a return label", "Returning an item</a> › Creating a return label <span"),
+    ("", "Returning an item</a> <span"),  # the lead: the title alone
+    (None, "Returning an item</a> <span"),  # a reply stored before sections were recorded
+    ("<b>x</b>", "Returning an item</a> › &lt;b&gt;x&lt;/b&gt; <span"),
+])
+def test_the_transcript_names_the_section_an_answer_came_from(section: str | None,
+                                                              shown: str) -> None:
+    from bot.console.render import templates
+
+    source = {"article_id": "en/returns", "title": "Returning an item", "score": 0.9,
+              "url": "https://shop.example/help/returns", "section": section}
+    message = {"role": "bot", "kind": "answer", "seq": 3, "at": dt.datetime.now(dt.UTC),
+               "confidence": 0.9, "text": "You can return items within 30 days.",
+               "sources": [source], "agent": None}
+
+    html = templates.env.get_template("_transcript.html").render(
+        c={"transcript": [message]}, local=str)
+
+    assert shown in html

@@ -77,7 +77,7 @@ def test_candidates_are_one_per_topic_best_first(sample: Retriever) -> None:
     assert len(groups) == len(set(groups)) == 5
     scores = [c.score for c in result.candidates]
     assert scores == sorted(scores, reverse=True)
-    assert all(c.best_chunk is None or c.best_chunk.kind == "section" for c in result.candidates)
+    assert all(c.section is None or c.section.chunk.kind == "section" for c in result.candidates)
 
 
 def test_words_the_knowledge_base_never_uses_show_as_oov(sample: Retriever) -> None:

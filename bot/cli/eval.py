@@ -106,21 +106,14 @@ def _print(summary: dict[str, Any], outcomes: list[Outcome]) -> None:
     table = Table(
         title=f"Answer quality ({summary['n']} questions, index {summary['index_version']})"
     )
-    for column in (
-        "",
-        "n",
-        "answered correct",
-        "wrong answers",
-        "OOS handed off",
-        "top-1",
-        "top-3",
-        "clarify",
-        "p50 ms",
-    ):
+    sections = "section_correct" in summary  # only when the file labels sections
+    columns = ["", "n", "answered correct", "wrong answers", "OOS handed off", "top-1", "top-3"]
+    columns += ["section"] if sections else []  # right section (n), of right articles
+    for column in (*columns, "clarify", "p50 ms"):
         table.add_column(column, justify="right")
     rows = [("all", summary), *summary["by_lang"].items()]
     for name, f in rows:
-        table.add_row(
+        cells = [
             name,
             str(f["n"]),
             _pct(f["answered_correct"]),
@@ -128,9 +121,12 @@ def _print(summary: dict[str, Any], outcomes: list[Outcome]) -> None:
             _pct(f["oos_handoff_recall"]) if f["n_out_of_scope"] else "-",
             _pct(f["top1"]),
             _pct(f["top3"]),
-            _pct(f["clarify_rate"]),
-            f"{f['latency_ms_p50']:.1f}",
-        )
+        ]
+        if sections:
+            cells.append(
+                f"{_pct(f['section_correct'])} ({f['n_section']})" if f.get("n_section") else "-"
+            )
+        table.add_row(*cells, _pct(f["clarify_rate"]), f"{f['latency_ms_p50']:.1f}")
     Console(file=sys.stdout).print(table)
     if "tuned" in summary:
         click.echo(f"tuned thresholds stored with the index: {summary['tuned']['thresholds']}")

@@ -1,0 +1,246 @@
+"""Which part of an article answers the question: the lead (with the article's steps, when it
+has a procedure) or one of its sections.
+
+A question about the article's main task ("how do I return my jacket?") is answered by the
+lead, whose first sentences carry the key facts (30 days, free label), plus the numbered steps;
+a question about a side matter ("can I return worn boots?") by the section about it.
+
+When the question is closer to one of the article's own phrasings (title, alternate questions)
+than to any section, by at least `offset` (phrasings are embedded as questions, sections as
+passages: the two scales differ), it asks what that phrasing asks: the title is the main task
+(the lead), and an alternate question is about the part it is closest to itself ("warum hab ich
+zwei Sendungsnummern?" is about split deliveries, "Wo ist mein Paket?" about the lead).
+Otherwise each part is scored against the question. Both times a part scores
+
+    cosine + lexical * (share of the words found in its heading and text) [+ lead, for the lead]
+
+where the words weigh their idf times how few of the article's parts use them. The three numbers
+are chosen on labelled questions with cross-validation (`supportbot eval --tune`,
+`bot.tuning.tune_sections`) and stored in the calibration under "sections".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ingest.documents import Chunk
+from ingest.lexical import LexicalIndex, tokenize
+
+_NUMBERED = re.compile(r"^\s*\d+[.)]\s", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class SectionWeights:
+    """The chooser's three numbers (see the module docstring); the defaults are what `--tune`
+    chose on the sample knowledge base's labelled questions with multilingual-e5-small."""
+
+    lexical: float = 0.1
+    lead: float = 0.02
+    offset: float = 0.06
+
+    @classmethod
+    def from_calibration(cls, data: Mapping[str, Any] | None) -> SectionWeights:
+        chosen = (data or {}).get("sections") or {}
+        default = cls()
+        return cls(
+            **{
+                name: float(chosen.get(name, getattr(default, name)))
+                for name in ("lexical", "lead", "offset")
+            }
+        )
+
+    def to_json(self) -> dict[str, float]:
+        return {
+            "lexical": self.lexical,
+            "lead": self.lead,
+            "offset": self.offset,
+        }
+
+
+@dataclass(frozen=True)
+class SectionEvidence:
+    """Per body chunk of one article: its cosine to the question, the lexical share, whether it
+    is (part of) the lead and whether it holds numbered steps; the question's best cosine to
+    the article's phrasings and, for that phrasing, its cosine to each chunk and the share of
+    its words each chunk has (`title`: the best phrasing is the title). Computed once per
+    question; `pick` is cheap for any weights."""
+
+    chunks: tuple[Chunk, ...]
+    dense: np.ndarray
+    lexical: np.ndarray
+    lead: np.ndarray
+    steps: np.ndarray
+    phrasing: float
+    phrasing_dense: np.ndarray | None = None
+    phrasing_lexical: np.ndarray | None = None
+    title: bool = False
+
+    def scores(self, weights: SectionWeights) -> np.ndarray:
+        return self.dense + weights.lexical * self.lexical + weights.lead * self.lead
+
+    def pick(self, weights: SectionWeights) -> SectionChoice:
+        scores = self.scores(weights)
+        best = int(np.argmax(scores))
+        rule = "section"
+        if self.phrasing - float(self.dense.max()) >= weights.offset:  # asks what a phrasing asks
+            rule = "phrasing"
+            if self.title and self.lead.any():
+                best = int(np.flatnonzero(self.lead)[0])
+            elif self.phrasing_dense is not None and self.phrasing_lexical is not None:
+                about = (
+                    self.phrasing_dense
+                    + weights.lexical * self.phrasing_lexical
+                    + weights.lead * self.lead
+                )
+                best = int(np.argmax(about))
+        steps = None
+        if self.lead[best] and self.steps.any():
+            procedure = np.flatnonzero(self.steps)
+            steps = self.chunks[int(procedure[np.argmax(scores[procedure])])]
+        evidence = {"score": round(float(scores[best]), 4), "phrasing": round(self.phrasing, 4)}
+        return SectionChoice(self.chunks[best], steps, evidence, rule)
+
+
+@dataclass(frozen=True)
+class SectionChoice:
+    """The section shown (`chunk`) and, when that is the lead of an article with a
+    procedure, the section with its steps."""
+
+    chunk: Chunk
+    steps: Chunk | None = None
+    evidence: Mapping[str, float] | None = None
+    rule: str = "section"  # "phrasing": shown as the part the matched phrasing is about
+
+    @property
+    def heading(self) -> str:
+        """The shown section's heading; "" for the lead."""
+        return section_heading(self.chunk)
+
+    @property
+    def headings(self) -> list[str]:
+        """Every heading the answer shows ("" for the lead), the steps' last."""
+        shown = [self.heading]
+        if self.steps is not None:
+            shown.append(section_heading(self.steps))
+        return shown
+
+
+def section_heading(chunk: Chunk) -> str:
+    """A body chunk's own heading; "" for the lead (the text under the title)."""
+    return chunk.heading_path[-1] if len(chunk.heading_path) > 1 else ""
+
+
+def is_procedure(text: str) -> bool:
+    """Numbered steps: at least two lines starting "1." / "2)"."""
+    return len(_NUMBERED.findall(text)) >= 2
+
+
+class SectionChooser:
+    """Scores the body chunks of an article against a question (see the module docstring).
+
+    `sections` and `phrasings` map an article id to its chunk rows in `vectors`."""
+
+    def __init__(
+        self,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+        *,
+        sections: Mapping[str, np.ndarray],
+        phrasings: Mapping[str, np.ndarray],
+        lexical: Mapping[str, LexicalIndex],
+        weights: SectionWeights | None = None,
+    ):
+        self.chunks = chunks
+        self.vectors = vectors
+        self.sections = sections
+        self.phrasings = phrasings
+        self.lexical = lexical
+        self.weights = weights or SectionWeights()
+        self._words: dict[int, frozenset[str]] = {}
+
+    def choose(
+        self, article_id: str, lang: str, text: str, query: np.ndarray
+    ) -> SectionChoice | None:
+        """The part of `article_id` (written in `lang`) that answers `text`, or None when the
+        article has no body sections."""
+        evidence = self.evidence(article_id, lang, text, query)
+        return evidence.pick(self.weights) if evidence is not None else None
+
+    def evidence(
+        self, article_id: str, lang: str, text: str, query: np.ndarray
+    ) -> SectionEvidence | None:
+        rows = self.sections.get(article_id)
+        if rows is None or not len(rows):
+            return None
+        chunks = tuple(self.chunks[r] for r in rows.tolist())
+        dense = self.vectors[rows] @ query
+        phrasing_rows = self.phrasings.get(article_id)
+        extra: dict[str, Any] = {"phrasing": 0.0}
+        if phrasing_rows is not None and len(phrasing_rows):
+            sims = self.vectors[phrasing_rows] @ query
+            nearest = int(phrasing_rows[int(np.argmax(sims))])
+            phrasing = self.chunks[nearest]
+            words = set(tokenize(phrasing.text, lang))
+            extra = {
+                "phrasing": float(np.max(sims)),
+                "phrasing_dense": np.asarray(self.vectors[rows] @ self.vectors[nearest]),
+                "phrasing_lexical": np.asarray(
+                    [
+                        len(words & self._chunk_words(r, lang)) / len(words) if words else 0.0
+                        for r in rows.tolist()
+                    ]
+                ),
+                "title": phrasing.kind == "title",
+            }
+        return SectionEvidence(
+            chunks=chunks,
+            dense=np.asarray(dense, dtype=np.float64),
+            lexical=self._lexical(rows, lang, text),
+            lead=np.asarray([not section_heading(c) for c in chunks], dtype=bool),
+            steps=np.asarray([is_procedure(c.text) for c in chunks], dtype=bool),
+            **extra,
+        )
+
+    def phrasing_match(self, article_id: str, query: np.ndarray) -> float:
+        """The question's best cosine to the article's title and alternate questions."""
+        rows = self.phrasings.get(article_id)
+        if rows is None or not len(rows):
+            return 0.0
+        return float(np.max(self.vectors[rows] @ query))
+
+    def _lexical(self, rows: np.ndarray, lang: str, text: str) -> np.ndarray:
+        """Per chunk, the weighted share of the question's words in its heading and text. A
+        word weighs its idf in the knowledge base times how few of the article's chunks use it:
+        "return" in every section of the returns article tells no section from another."""
+        index = self.lexical.get(lang)
+        if index is not None:
+            tokens, _ = index.query_tokens(text)
+            idf = index.idf()
+        else:
+            tokens, idf = tokenize(text, lang), {}
+        words = set(tokens)
+        if not words:
+            return np.zeros(len(rows))
+        chunk_words = [self._chunk_words(r, lang) for r in rows.tolist()]
+        rare = max(idf.values(), default=1.0)
+        weight = {
+            w: idf.get(w, rare) * (1 - sum(w in c for c in chunk_words) / (len(rows) + 1))
+            for w in words
+        }
+        total = sum(weight.values()) or 1.0
+        return np.asarray(
+            [sum(v for w, v in weight.items() if w in c) / total for c in chunk_words]
+        )
+
+    def _chunk_words(self, row: int, lang: str) -> frozenset[str]:
+        cached = self._words.get(row)
+        if cached is None:
+            chunk = self.chunks[row]
+            cached = frozenset(tokenize(f"{section_heading(chunk)}\n{chunk.text}", lang))
+            self._words[row] = cached
+        return cached

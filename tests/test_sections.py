@@ -1,0 +1,164 @@
+"""Which part of an article answers (`bot.sections`): the lead with the steps for the main
+task, a side section when it clearly answers better; no model (vectors written by hand)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bot.sections import SectionChooser, SectionEvidence, SectionWeights, is_procedure
+from ingest.documents import Chunk
+
+TITLE = "Returning an item"
+LEAD = Chunk("en/returns", "section", "You can return items within 30 days of delivery.", (TITLE,))
+CONDITIONS = Chunk(
+    "en/returns", "section", "- Items must be unworn.\n- Boots may only be tried on indoors.",
+    (TITLE, "Return conditions"),
+)
+STEPS = Chunk(
+    "en/returns", "section", "1. Open \"My orders\".\n2. Click \"Return\".\n3. Print the label.",
+    (TITLE, "Creating a return label"),
+)
+AFTER = Chunk(
+    "en/returns", "section", "Your refund is sent within 5 working days after the return.",
+    (TITLE, "After your return"),
+)
+CHUNKS = (LEAD, CONDITIONS, STEPS, AFTER)
+WEIGHTS = SectionWeights(lexical=0.1, lead=0.02, offset=0.0)
+
+
+def evidence(dense: list[float], phrasing: float, lexical: list[float] | None = None, *,
+             about: list[float] | None = None, title: bool = False) -> SectionEvidence:
+    """`about`: the best-matching phrasing's cosine to each part (None: no phrasings)."""
+    return SectionEvidence(
+        chunks=CHUNKS,
+        dense=np.asarray(dense),
+        lexical=np.asarray(lexical or [0.0] * len(dense)),
+        lead=np.asarray([True, False, False, False]),
+        steps=np.asarray([False, False, True, False]),
+        phrasing=phrasing,
+        phrasing_dense=None if about is None else np.asarray(about),
+        phrasing_lexical=None if about is None else np.zeros(len(about)),
+        title=title,
+    )
+
+
+def test_the_title_matched_best_gets_the_lead_and_the_steps() -> None:
+    # "After your return" is the nearest part, but the question is the title's
+    choice = evidence([0.80, 0.78, 0.79, 0.82], phrasing=0.90, title=True).pick(WEIGHTS)
+
+    assert choice.chunk == LEAD
+    assert choice.steps == STEPS
+    assert choice.heading == ""
+    assert choice.headings == ["", "Creating a return label"]
+    assert choice.rule == "phrasing"
+
+
+def test_an_alternate_question_matched_best_shows_the_part_it_is_about() -> None:
+    # "Can I return boots I have worn?" is about the conditions; the main-task one the lead
+    side = evidence([0.80, 0.78, 0.79, 0.82], phrasing=0.95, about=[0.80, 0.90, 0.79, 0.81])
+    main = evidence([0.80, 0.78, 0.79, 0.82], phrasing=0.95, about=[0.88, 0.87, 0.80, 0.89])
+
+    assert (side.pick(WEIGHTS).chunk, side.pick(WEIGHTS).steps) == (CONDITIONS, None)
+    assert main.pick(WEIGHTS).headings == ["", "Creating a return label"]  # lead prior 0.02
+
+
+def test_a_phrasing_counts_only_when_it_beats_every_part_by_the_offset() -> None:
+    found = evidence([0.79, 0.78, 0.79, 0.82], phrasing=0.85, title=True)
+
+    assert found.pick(WEIGHTS).chunk == LEAD
+    assert found.pick(SectionWeights(lexical=0.1, lead=0.02, offset=0.05)).chunk == AFTER
+
+
+def test_without_a_phrasing_match_the_best_part_wins_with_the_lead_prior() -> None:
+    near = evidence([0.81, 0.78, 0.79, 0.82], phrasing=0.70, title=True)
+    far = evidence([0.79, 0.78, 0.79, 0.82], phrasing=0.70, title=True)
+
+    assert near.pick(WEIGHTS).headings == ["", "Creating a return label"]  # 0.81 + 0.02
+    assert far.pick(WEIGHTS).chunk == AFTER
+    assert far.pick(WEIGHTS).rule == "section"
+
+
+def test_words_of_the_question_in_a_section_count() -> None:
+    dense = [0.79, 0.81, 0.80, 0.82]
+    without = evidence(dense, phrasing=0.70).pick(WEIGHTS)
+    with_words = evidence(dense, phrasing=0.70, lexical=[0.0, 0.5, 0.0, 0.0]).pick(WEIGHTS)
+
+    assert without.chunk == AFTER
+    assert with_words.chunk == CONDITIONS
+
+
+def test_an_article_without_steps_shows_the_lead_alone() -> None:
+    plain = SectionEvidence(
+        chunks=(LEAD, CONDITIONS), dense=np.asarray([0.8, 0.79]), lexical=np.zeros(2),
+        lead=np.asarray([True, False]), steps=np.asarray([False, False]), phrasing=0.9,
+        title=True,
+    )
+
+    choice = plain.pick(WEIGHTS)
+
+    assert (choice.chunk, choice.steps) == (LEAD, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1. Log in.\n2. Open orders.", True),
+        ("  1) Log in.\n  2) Open orders.", True),
+        ("1. Only one step.", False),
+        ("- a\n- b", False),
+        ("Costs 2. Then 3. more", False),
+    ],
+)
+def test_a_procedure_is_two_numbered_lines(text: str, expected: bool) -> None:
+    assert is_procedure(text) is expected
+
+
+def test_weights_come_from_the_calibration_with_defaults_for_the_rest() -> None:
+    weights = SectionWeights.from_calibration({"sections": {"lexical": 0.3, "offset": 0.1,
+                                                            "in_sample": 0.9,
+                                                            "main_task": 0.5}})
+
+    assert weights == SectionWeights(lexical=0.3, offset=0.1)
+    assert SectionWeights.from_calibration(None) == SectionWeights()
+
+
+def test_the_chooser_scores_an_articles_sections_against_the_question() -> None:
+    # rows 0-1 phrasings, rows 2-5 sections; unit vectors so the cosine is the dot product
+    phrasing = Chunk("en/returns", "title", TITLE, (TITLE,))
+    chunks = [phrasing, Chunk("en/returns", "question", "How do I send it back?", (TITLE,)),
+              *CHUNKS]
+    vectors = np.eye(6, dtype=np.float32)
+    query = np.zeros(6, dtype=np.float32)
+    query[3] = 1.0  # the question is the conditions section, and far from every phrasing
+    chooser = SectionChooser(
+        chunks, vectors,
+        sections={"en/returns": np.arange(2, 6)},
+        phrasings={"en/returns": np.arange(0, 2)},
+        lexical={},
+        weights=WEIGHTS,
+    )
+
+    choice = chooser.choose("en/returns", "en", "which boots can't I return?", query)
+    found = chooser.evidence("en/returns", "en", "which boots can't I return?", query)
+
+    assert choice is not None and choice.chunk == CONDITIONS
+    assert found is not None
+    assert found.phrasing == 0.0 and found.title  # the title ties the question and wins ties
+    assert found.phrasing_dense is not None and not found.phrasing_dense.any()
+    assert found.lexical[1] > 0  # "boots" (and "return") is in the conditions
+    assert found.lexical[1] > found.lexical[3]  # only "return" is in "After your return"
+    assert chooser.choose("en/other", "en", "anything", query) is None
+
+
+def test_the_shipped_e5_calibration_carries_the_section_weights_tune_chose() -> None:
+    from bot.retrieval import Weights
+    from bot.serving import default_calibration
+
+    shipped = default_calibration("multilingual-e5-small")
+    assert shipped is not None
+
+    weights = Weights.from_calibration(shipped, classifier=True).sections
+
+    assert weights.to_json() == {k: shipped["sections"][k] for k in weights.to_json()}
+    assert set(shipped["sections"]["cross_validated"]) == {"all", "en", "de", "da"}
