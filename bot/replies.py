@@ -311,7 +311,8 @@ def _passage(article: Article, section: SectionChoice | None) -> Passage:
 def _section_details(section: SectionChoice | None) -> dict[str, Any]:
     """The shown part, for the console and `supportbot eval`: `section` is its heading ("" for
     the lead); `steps_section` the heading of the steps shown after the lead; `section_rule`
-    why ("phrasing": the part the best-matching title or alternate question is about)."""
+    why ("phrasing": the part the best-matching title or alternate question is about;
+    "together": the lead and the part asked about, which scored alike)."""
     if section is None:
         return {}
     shown: dict[str, Any] = {"section": section.heading, "section_rule": section.rule}

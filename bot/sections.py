@@ -39,9 +39,13 @@ class SectionWeights:
     """The chooser's three numbers (see the module docstring); the defaults are what `--tune`
     chose on the sample knowledge base's labelled questions with multilingual-e5-small."""
 
-    lexical: float = 0.1
-    lead: float = 0.02
-    offset: float = 0.06
+    lexical: float = 0.03
+    lead: float = 0.0
+    offset: float = 0.1
+    # The lead and the best other part are shown together when they score within this of each
+    # other: the lead's key facts and the detail asked about ("Lieferung nach Österreich":
+    # the countries' lead and the delivery-times table). Negative: never.
+    together: float = 0.04
 
     @classmethod
     def from_calibration(cls, data: Mapping[str, Any] | None) -> SectionWeights:
@@ -50,7 +54,7 @@ class SectionWeights:
         return cls(
             **{
                 name: float(chosen.get(name, getattr(default, name)))
-                for name in ("lexical", "lead", "offset")
+                for name in ("lexical", "lead", "offset", "together")
             }
         )
 
@@ -59,6 +63,7 @@ class SectionWeights:
             "lexical": self.lexical,
             "lead": self.lead,
             "offset": self.offset,
+            "together": self.together,
         }
 
 
@@ -102,19 +107,26 @@ class SectionEvidence:
         if self.lead[best] and self.steps.any():
             procedure = np.flatnonzero(self.steps)
             steps = self.chunks[int(procedure[np.argmax(scores[procedure])])]
+        elif weights.together >= 0 and self.lead.any() and not self.lead.all():
+            lead = int(np.flatnonzero(self.lead)[0])
+            others = np.flatnonzero(~self.lead)
+            other = int(others[np.argmax(scores[others])]) if self.lead[best] else best
+            if abs(float(scores[other] - scores[lead])) <= weights.together:
+                best, steps, rule = lead, self.chunks[other], "together"
         evidence = {"score": round(float(scores[best]), 4), "phrasing": round(self.phrasing, 4)}
         return SectionChoice(self.chunks[best], steps, evidence, rule)
 
 
 @dataclass(frozen=True)
 class SectionChoice:
-    """The section shown (`chunk`) and, when that is the lead of an article with a
-    procedure, the section with its steps."""
+    """The section shown (`chunk`) and, when that is the lead, the part shown after it
+    (`steps`): the article's procedure, or the part the question is about when it scores as
+    well as the lead (rule "together")."""
 
     chunk: Chunk
     steps: Chunk | None = None
     evidence: Mapping[str, float] | None = None
-    rule: str = "section"  # "phrasing": shown as the part the matched phrasing is about
+    rule: str = "section"  # "phrasing": the part the matched phrasing is about; "together"
 
     @property
     def heading(self) -> str:

@@ -31,6 +31,7 @@ SECTION_GRID = {
     "lexical": (0.0, 0.03, 0.06, 0.1, 0.2),
     "lead": (-0.02, 0.0, 0.02, 0.04, 0.06, 0.08),
     "offset": (-0.05, 0.0, 0.03, 0.06, 0.1),
+    "together": (-1.0, 0.0, 0.01, 0.02, 0.04),
 }
 SECTION_FOLDS = 5
 
@@ -161,10 +162,11 @@ def tune_sections(retriever: Retriever, questions: Sequence[Question]) -> dict[s
     if not cases:
         return None
     grid = [
-        SectionWeights(lexical=a, lead=b, offset=c)
+        SectionWeights(lexical=a, lead=b, offset=c, together=d)
         for a in SECTION_GRID["lexical"]
         for b in SECTION_GRID["lead"]
         for c in SECTION_GRID["offset"]
+        for d in SECTION_GRID["together"]
     ]
     right = np.asarray(
         [

@@ -24,7 +24,9 @@ AFTER = Chunk(
     (TITLE, "After your return"),
 )
 CHUNKS = (LEAD, CONDITIONS, STEPS, AFTER)
-WEIGHTS = SectionWeights(lexical=0.1, lead=0.02, offset=0.0)
+# The single-part rules alone; `TOGETHER` adds showing the lead with the part asked about.
+WEIGHTS = SectionWeights(lexical=0.1, lead=0.02, offset=0.0, together=-1.0)
+TOGETHER = SectionWeights(lexical=0.1, lead=0.02, offset=0.0, together=0.03)
 
 
 def evidence(dense: list[float], phrasing: float, lexical: list[float] | None = None, *,
@@ -67,7 +69,8 @@ def test_a_phrasing_counts_only_when_it_beats_every_part_by_the_offset() -> None
     found = evidence([0.79, 0.78, 0.79, 0.82], phrasing=0.85, title=True)
 
     assert found.pick(WEIGHTS).chunk == LEAD
-    assert found.pick(SectionWeights(lexical=0.1, lead=0.02, offset=0.05)).chunk == AFTER
+    offset = SectionWeights(lexical=0.1, lead=0.02, offset=0.05, together=-1.0)
+    assert found.pick(offset).chunk == AFTER
 
 
 def test_without_a_phrasing_match_the_best_part_wins_with_the_lead_prior() -> None:
@@ -162,3 +165,40 @@ def test_the_shipped_e5_calibration_carries_the_section_weights_tune_chose() -> 
 
     assert weights.to_json() == {k: shipped["sections"][k] for k in weights.to_json()}
     assert set(shipped["sections"]["cross_validated"]) == {"all", "en", "de", "da"}
+
+
+def no_steps(dense: list[float], lexical: list[float] | None = None) -> SectionEvidence:
+    """An article without a procedure (the delivery-times article, say)."""
+    plain = evidence(dense, phrasing=0.70, lexical=lexical)
+    return SectionEvidence(
+        chunks=plain.chunks, dense=plain.dense, lexical=plain.lexical, lead=plain.lead,
+        steps=np.zeros(len(dense), dtype=bool), phrasing=plain.phrasing,
+    )
+
+
+def test_a_part_scoring_like_the_lead_is_shown_after_it() -> None:
+    # "wie lange dauert die Lieferung nach Österreich?": the lead names the countries, the
+    # table the days; they score alike, so the answer shows both
+    choice = no_steps([0.84, 0.80, 0.79, 0.86]).pick(TOGETHER)  # 0.86 vs 0.84 + 0.02
+
+    assert (choice.chunk, choice.steps) == (LEAD, AFTER)
+    assert choice.headings == ["", "After your return"]
+    assert choice.rule == "together"
+
+
+def test_a_part_clearly_better_than_the_lead_is_shown_alone() -> None:
+    choice = no_steps([0.80, 0.78, 0.79, 0.88]).pick(TOGETHER)  # 0.88 vs 0.82: 0.06 apart
+
+    assert (choice.chunk, choice.steps) == (AFTER, None)
+
+
+def test_a_lead_clearly_better_than_every_part_is_shown_alone() -> None:
+    choice = no_steps([0.90, 0.78, 0.79, 0.82]).pick(TOGETHER)
+
+    assert (choice.chunk, choice.steps) == (LEAD, None)
+
+
+def test_together_never_replaces_the_steps_of_the_main_task() -> None:
+    choice = evidence([0.84, 0.80, 0.79, 0.86], phrasing=0.95, title=True).pick(TOGETHER)
+
+    assert choice.headings == ["", "Creating a return label"]
