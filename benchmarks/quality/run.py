@@ -2,7 +2,7 @@
 one Markdown table with the models side by side.
 
     python -m benchmarks.quality.run [--sets banking77,xsid,...] [--models m1,m2]
-                                     [--out var/bench] [--quick] [--reuse]
+                                     [--out var/bench] [--quick] [--reuse | --report-only]
 
 For each set: build the knowledge base and question files (skipped when the data and the
 adapters are unchanged); then, for each model in turn (``SUPPORTBOT_EMBEDDING_MODEL`` in the
@@ -20,7 +20,7 @@ Progress and errors go to stderr; stdout carries only the tables, which are also
 ``<out>/quality.md``, with every figure in ``<out>/quality.json``. Targets are judged on the
 default model. ``--reuse`` takes a set's figures from an earlier run of the same model, mode and
 unchanged knowledge base instead of running it again (to split a long run with ``--sets`` or
-``--models`` and render the whole table at the end).
+``--models`` and render the whole table at the end; ``--report-only`` runs no set at all).
 """
 
 from __future__ import annotations
@@ -154,6 +154,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="take a set's figures from an earlier run of the same model and mode when its "
         "knowledge base is unchanged",
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="run nothing: render the tables from earlier runs (as --reuse finds them), sets "
+        "without one shown as not run",
     )
     parser.add_argument(
         "--encode-repeats",
@@ -677,16 +683,18 @@ def build_sets(
     return failed
 
 
-def run_set(
-    item: BuiltSet, model: str, args: argparse.Namespace, reused_runs: list[str]
-) -> dict[str, Any] | None:
-    """One set with one model: an earlier result with ``--reuse``, else a fresh run."""
-    if args.reuse:
+def run_set(item: BuiltSet, model: str, args: argparse.Namespace, reused_runs: list[str]) -> Any:
+    """One set with one model: an earlier result with ``--reuse``, else a fresh run;
+    ``NOT_RUN`` with ``--report-only`` when there is no earlier result."""
+    if args.reuse or args.report_only:
         earlier = reused(item, model, args.quick)
         if earlier is not None:
             log(f"[{item.name}, {model}] reusing the figures of an earlier run")
             reused_runs.append(f"{item.name} ({model_label(model)})")
             return earlier
+        if args.report_only:
+            log(f"[{item.name}, {model}] no earlier run: shown as not run")
+            return NOT_RUN
     started = time.monotonic()
     try:
         files = question_files(item, args.quick)
@@ -719,7 +727,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     reused_runs: list[str] = []
     for model in models:
         for name in (n for n in order if n in built):
-            results[model][name] = run_set(built[name], model, args, reused_runs)
+            result = run_set(built[name], model, args, reused_runs)
+            if result is not NOT_RUN:
+                results[model][name] = result
     table = render_table(order, built, results, models)
     encode_table = render_encode_table(encode) if encode else None
     meta = {

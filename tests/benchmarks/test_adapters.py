@@ -483,6 +483,9 @@ def test_run_reuses_a_result_only_for_the_same_model_mode_and_build(tmp_path: Pa
     assert run.reused(item, MINILM, False) is None
     stamp.write_text(json.dumps({"fingerprint": "b"}), encoding="utf-8")
     assert run.reused(item, E5, False) is None
+    # --report-only runs nothing: a set without an earlier result is not run, not failed
+    args = run.parse_args(["--report-only", "--supportbot", "false"])
+    assert run.run_set(item, E5, args, []) is run.NOT_RUN
 
 
 def test_run_renders_the_encode_speed_of_each_model() -> None:
