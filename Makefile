@@ -60,8 +60,8 @@ bench: install ## Ingestion speed, chat latency and sample-KB quality (writes va
 bench-load: install ## Many visitors at once against a real server, vs the model's encode rates (var/bench/load.json)
 	$(PY) -m benchmarks.load --model $(or $(MODEL),all-MiniLM-L6-v2) --out var/bench/load.json
 
-bench-quality: install ## Public benchmarks (BANKING77, BANKING77-OOS, xSID, COVID-QA)
-	$(PY) -m benchmarks.quality.run --out var/bench
+bench-quality: install ## Public benchmarks (BANKING77, BANKING77-OOS, xSID, COVID-QA), both models side by side (MODELS=a,b to choose)
+	$(PY) -m benchmarks.quality.run --out var/bench $(if $(MODELS),--models $(MODELS))
 
 durability: install ## SIGKILL the server amid 1,040 messages (visitors and agents), SQLite and PostgreSQL: nothing lost or doubled
 	$(PY) -m benchmarks.durability --out var/bench/durability.json

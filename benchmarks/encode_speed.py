@@ -66,13 +66,19 @@ def sample_chunks() -> list[Any]:
     return chunks
 
 
-def run_model(model: str, threads: int | None, n_single: int) -> dict[str, Any]:
+def run_model(
+    model: str, threads: int | None, n_single: int, passages: int | None = None
+) -> dict[str, Any]:
     """Child: one model with `threads` threads (None: all cores); single queries only when
-    on one thread."""
+    on one thread. With `passages`, the batch is only the first that many section passages
+    (no titles or alternate questions) and the batched-queries figure is left out: the short
+    form `benchmarks.quality.run` measures beside its quality figures."""
     from ingest.embed import make_embedder
     from ingest.pipeline import embed_chunks
 
     texts, chunks = questions(), sample_chunks()
+    if passages is not None:
+        chunks = [chunk for chunk in chunks if chunk.embed_kind == "passage"][:passages]
     embedder = make_embedder(model, threads=threads)
     started = time.perf_counter()
     embedder.warm_up()
@@ -88,20 +94,28 @@ def run_model(model: str, threads: int | None, n_single: int) -> dict[str, Any]:
         single.sort()
         result["single_p50_ms"] = statistics.median(single)
         result["single_p95_ms"] = single[int(0.95 * (len(single) - 1))]
-    started = time.perf_counter()
-    embedder.embed_queries(texts, batch_size=BATCH)
-    result["queries_per_second"] = len(texts) / (time.perf_counter() - started)
+    if passages is None:
+        started = time.perf_counter()
+        embedder.embed_queries(texts, batch_size=BATCH)
+        result["queries_per_second"] = len(texts) / (time.perf_counter() - started)
     started = time.perf_counter()
     embed_chunks(embedder, chunks, batch_size=BATCH)
     result["chunks_per_second"] = len(chunks) / (time.perf_counter() - started)
-    result |= {"questions": len(texts), "chunks": len(chunks), "load_average": os.getloadavg()[0]}
+    result |= {
+        "questions": len(texts),
+        "chunks": len(chunks),
+        "chunk_chars_mean": statistics.fmean(len(c.embed_text) for c in chunks),
+        "load_average": os.getloadavg()[0],
+    }
     return result
 
 
-def in_child(model: str, threads: int | None, n_single: int) -> dict[str, Any]:
+def in_child(
+    model: str, threads: int | None, n_single: int, passages: int | None = None
+) -> dict[str, Any]:
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(run_model, model, threads, n_single).result()
+        return pool.submit(run_model, model, threads, n_single, passages).result()
 
 
 ONE_THREAD = {
