@@ -32,6 +32,24 @@ from ingest.documents import Chunk
 from ingest.lexical import LexicalIndex, tokenize
 
 _NUMBERED = re.compile(r"^\s*\d+[.)]\s", re.MULTILINE)
+# A question that asks for the way to do something ("how do I return my jacket?", "wie kann
+# ich zurücksenden", "hvordan returnerer jeg"): its answer is the article's procedure, which
+# e5 cannot tell from a side section by similarity (0.883 against 0.883 on the returns
+# article). Not "how long" / "wie lange" / "how much": those ask for a fact.
+_HOW_TO = {
+    "en": re.compile(r"\bhow (?:do|can|should|would|to)\b(?! much| many| long)", re.IGNORECASE),
+    "de": re.compile(
+        r"\bwie (?:kann|können|muss|soll|mache|macht|geht|funktioniert|bekomme|erstelle)\b",
+        re.IGNORECASE,
+    ),
+    "da": re.compile(r"\bhvordan\b", re.IGNORECASE),
+}
+
+
+def asks_how_to(text: str, lang: str) -> bool:
+    """Whether `text` asks how to do something (see `_HOW_TO`)."""
+    pattern = _HOW_TO.get(lang)
+    return pattern is not None and pattern.search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -84,6 +102,7 @@ class SectionEvidence:
     phrasing_dense: np.ndarray | None = None
     phrasing_lexical: np.ndarray | None = None
     title: bool = False
+    how_to: bool = False  # the question asks how to do something (`asks_how_to`)
 
     def scores(self, weights: SectionWeights) -> np.ndarray:
         return self.dense + weights.lexical * self.lexical + weights.lead * self.lead
@@ -104,6 +123,10 @@ class SectionEvidence:
                 )
                 best = int(np.argmax(about))
         steps = None
+        if self.how_to and self.steps.any() and self.lead.any():
+            procedure = np.flatnonzero(self.steps)
+            if float(scores[procedure].max()) >= float(scores.max()) - max(weights.together, 0):
+                best, rule = int(np.flatnonzero(self.lead)[0]), "how_to"  # lead, then steps
         if self.lead[best] and self.steps.any():
             procedure = np.flatnonzero(self.steps)
             steps = self.chunks[int(procedure[np.argmax(scores[procedure])])]
@@ -126,7 +149,8 @@ class SectionChoice:
     chunk: Chunk
     steps: Chunk | None = None
     evidence: Mapping[str, float] | None = None
-    rule: str = "section"  # "phrasing": the part the matched phrasing is about; "together"
+    rule: str = "section"  # or "phrasing" (the part the matched phrasing is about), "how_to",
+    # "together"
 
     @property
     def heading(self) -> str:
@@ -215,6 +239,7 @@ class SectionChooser:
             lexical=self._lexical(rows, lang, text),
             lead=np.asarray([not section_heading(c) for c in chunks], dtype=bool),
             steps=np.asarray([is_procedure(c.text) for c in chunks], dtype=bool),
+            how_to=asks_how_to(text, lang),
             **extra,
         )
 

@@ -6,7 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.sections import SectionChooser, SectionEvidence, SectionWeights, is_procedure
+from bot.sections import (
+    SectionChooser,
+    SectionEvidence,
+    SectionWeights,
+    asks_how_to,
+    is_procedure,
+)
 from ingest.documents import Chunk
 
 TITLE = "Returning an item"
@@ -202,3 +208,42 @@ def test_together_never_replaces_the_steps_of_the_main_task() -> None:
     choice = evidence([0.84, 0.80, 0.79, 0.86], phrasing=0.95, title=True).pick(TOGETHER)
 
     assert choice.headings == ["", "Creating a return label"]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("how do I return my jacket?", "en", True),
+        ("how to return boots", "en", True),
+        ("how long do I have to return an item?", "en", False),
+        ("how much does a return cost", "en", False),
+        ("wie kann ich etwas zurücksenden", "de", True),
+        ("wie lange dauert die Lieferung nach Österreich?", "de", False),
+        ("hvordan returnerer jeg en vare?", "da", True),
+        ("what can't I return", "en", False),
+    ],
+)
+def test_questions_asking_how_to_do_something(text: str, lang: str, expected: bool) -> None:
+    assert asks_how_to(text, lang) is expected
+
+
+def how_to(dense: list[float]) -> SectionEvidence:
+    plain = evidence(dense, phrasing=0.70)
+    return SectionEvidence(
+        chunks=plain.chunks, dense=plain.dense, lexical=plain.lexical, lead=plain.lead,
+        steps=plain.steps, phrasing=plain.phrasing, how_to=True,
+    )
+
+
+def test_a_how_to_question_gets_the_lead_and_the_steps_when_they_score_alike() -> None:
+    # e5 on "how do I return my jacket?": conditions 0.886, steps 0.885
+    choice = how_to([0.867, 0.886, 0.885, 0.877]).pick(TOGETHER)
+
+    assert choice.headings == ["", "Creating a return label"]
+    assert choice.rule == "how_to"
+
+
+def test_a_how_to_question_about_a_side_matter_keeps_that_part() -> None:
+    choice = how_to([0.80, 0.90, 0.82, 0.81]).pick(TOGETHER)  # steps 0.08 behind
+
+    assert choice.headings == ["Return conditions"]
