@@ -14,9 +14,14 @@ Otherwise each part is scored against the question. Both times a part scores
 
     cosine + lexical * (share of the words found in its heading and text) [+ lead, for the lead]
 
-where the words weigh their idf times how few of the article's parts use them. The three numbers
-are chosen on labelled questions with cross-validation (`supportbot eval --tune`,
-`bot.tuning.tune_sections`) and stored in the calibration under "sections".
+where the words weigh their idf times how few of the article's parts use them.
+
+A question asking how to do something ("how do I", "wie kann ich", "hvordan") gets the lead and
+the steps when the steps score within `together` of the best part: e5 cannot tell a procedure
+from a side section by similarity alone. And when the lead and the best other part score within
+`together` of each other, both are shown, the lead first: the key facts, then the detail asked
+about. The four numbers are chosen on labelled questions with cross-validation (`supportbot
+eval --tune`, `bot.tuning.tune_sections`) and stored in the calibration under "sections".
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ def asks_how_to(text: str, lang: str) -> bool:
 
 @dataclass(frozen=True)
 class SectionWeights:
-    """The chooser's three numbers (see the module docstring); the defaults are what `--tune`
+    """The chooser's four numbers (see the module docstring); the defaults are what `--tune`
     chose on the sample knowledge base's labelled questions with multilingual-e5-small."""
 
     lexical: float = 0.03

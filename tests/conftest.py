@@ -281,6 +281,15 @@ def real_e5() -> Any:
     return embedder
 
 
+@pytest.fixture(scope="session")
+def sample_e5_index(tmp_path_factory: pytest.TempPathFactory, real_e5: Any) -> Path:
+    """The sample knowledge base indexed with multilingual-e5-small, built once (about two
+    minutes on two cores) for the tests that only read it."""
+    index_dir = tmp_path_factory.mktemp("sample-e5") / "index"
+    build_index(SAMPLE_KB, index_dir, embedder=real_e5)
+    return index_dir
+
+
 @pytest.fixture
 def fresh_postgres(postgres_url: str) -> Iterator[str]:
     db = Database(postgres_url)

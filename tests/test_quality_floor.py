@@ -42,9 +42,13 @@ def figures(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         "real_e5" if model == "multilingual-e5-small" else "real_embedder"
     )
     tmp: Path = tmp_path_factory.mktemp("quality")
-    build_index(SAMPLE_KB, tmp / "index", embedder)
-    settings = make_settings(tmp, embedding_model=model)
-    evaluator = Evaluator(settings, embedder, tmp / "index")
+    if model == "multilingual-e5-small":
+        index_dir = request.getfixturevalue("sample_e5_index")  # read only: no --tune here
+    else:
+        index_dir = tmp / "index"
+        build_index(SAMPLE_KB, index_dir, embedder)
+    settings = make_settings(tmp, index_dir=index_dir, embedding_model=model)
+    evaluator = Evaluator(settings, embedder, index_dir)
     try:
         return model, summarise([evaluator.ask(q) for q in read_questions(QUESTIONS)])
     finally:

@@ -13,16 +13,14 @@ from fastapi.testclient import TestClient
 
 from bot.app import create_app
 from bot.context import AppContext
-from tests.conftest import SAMPLE_KB, Visitor, build_index, make_settings
+from tests.conftest import Visitor, make_settings
 
 pytestmark = [pytest.mark.real_model, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def e5_index(tmp_path_factory: pytest.TempPathFactory, real_e5: Any) -> Path:
-    index_dir = tmp_path_factory.mktemp("e5") / "index"
-    build_index(SAMPLE_KB, index_dir, embedder=real_e5)
-    return index_dir
+def e5_index(sample_e5_index: Path) -> Path:
+    return sample_e5_index
 
 
 @pytest.fixture(scope="module")
