@@ -19,6 +19,11 @@ from ingest.documents import Article, Chunk
 log = logging.getLogger(__name__)
 
 _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=[A-ZÄÖÜÆØÅ0-9\"„(])")
+# Abbreviations a sentence goes on after ("DHL oder PostNord bzw. GLS"): a cut there would end
+# the answer mid-sentence.
+_ABBREVIATIONS = frozenset(
+    ["bzw.", "z.b.", "ca.", "inkl.", "evtl.", "ggf.", "usw.", "u.a.", "d.h.", "nr.", "e.g.", "i.e.", "incl.", "approx.", "vs.", "no.", "f.eks.", "fx.", "bl.a.", "dvs.", "inkl.", "evt.", "mht."]
+)
 _TAG = re.compile(r"<[^>]{0,500}>")
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
@@ -77,7 +82,7 @@ def cut(text: str, limit: int) -> str:
             out.append(line)
             used += len(line) + 1
             continue
-        sentences = _SENTENCE_END.split(line)
+        sentences = _sentences(line)
         kept = []
         for sentence in sentences:
             if used + len(sentence) + 1 > limit:
@@ -105,6 +110,17 @@ def _heading(chunk: Chunk | None) -> str:
 # With the steps, the lead keeps at most this share of the length budget: its first sentences
 # carry the key facts (time limits, costs); the steps are what the visitor acts on.
 LEAD_SHARE = 0.4
+
+
+def _sentences(line: str) -> list[str]:
+    """The sentences of one line; a piece ending in an abbreviation runs on into the next."""
+    sentences: list[str] = []
+    for piece in _SENTENCE_END.split(line):
+        if sentences and sentences[-1].rsplit(" ", 1)[-1].lower() in _ABBREVIATIONS:
+            sentences[-1] += " " + piece
+        else:
+            sentences.append(piece)
+    return sentences
 
 
 class ExtractiveComposer:

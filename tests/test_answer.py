@@ -259,3 +259,17 @@ def test_a_lead_with_steps_keeps_both_whole_when_they_fit() -> None:
 def test_a_chat_model_sees_the_lead_and_the_steps() -> None:
     assert Passage(RETURNS, LEAD, STEPS).text.endswith(STEPS.text)
     assert "**Creating a return label**" in Passage(RETURNS, LEAD, STEPS).text
+
+
+def test_a_cut_never_ends_on_an_abbreviation() -> None:
+    text = (
+        "Sobald Ihr Paket unterwegs ist, erhalten Sie eine E-Mail. "
+        "Je nach Lieferland stellt DHL oder PostNord bzw. GLS die Sendung zu. "
+        "Danach sehen Sie den Status in Ihrem Kundenkonto."
+    )
+
+    shown = cut(text, 110)
+
+    assert shown == "Sobald Ihr Paket unterwegs ist, erhalten Sie eine E-Mail."
+    assert not shown.endswith("bzw.")
+    assert cut(text, 130).endswith("bzw. GLS die Sendung zu.")

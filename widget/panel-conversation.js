@@ -113,15 +113,15 @@ export function createConversation({ locale, profile, log, status, on }) {
     if (!conversation || syncing) return syncing;
     syncing = (async () => {
       try {
-        const [info, list] = await Promise.all([
-          api('GET', path(conversation), { token: conversation.token }),
-          api('GET', `${path(conversation)}/messages?after=${state.cursor}`,
-            { token: conversation.token }),
-        ]);
+        // One after the other: the list, asked last, carries the newer language, and it is
+        // applied last (asked together, a status read before a switch could undo it).
+        const info = await api('GET', path(conversation), { token: conversation.token });
+        const list = await api('GET', `${path(conversation)}/messages?after=${state.cursor}`,
+          { token: conversation.token });
         if (state.conversation !== conversation) return;
-        setLang(list.lang);
         for (const message of list.messages || []) apply(message, { stream: true });
         applyStatus(info);
+        setLang(list.lang);
         status.setOnline(true);
       } catch (error) {
         if (state.conversation !== conversation) return;
