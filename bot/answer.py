@@ -22,7 +22,11 @@ _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=[A-ZÄÖÜÆØÅ0-9\"„(])")
 # Abbreviations a sentence goes on after ("DHL oder PostNord bzw. GLS"): a cut there would end
 # the answer mid-sentence.
 _ABBREVIATIONS = frozenset(
-    ["bzw.", "z.b.", "ca.", "inkl.", "evtl.", "ggf.", "usw.", "u.a.", "d.h.", "nr.", "e.g.", "i.e.", "incl.", "approx.", "vs.", "no.", "f.eks.", "fx.", "bl.a.", "dvs.", "inkl.", "evt.", "mht."]
+    {
+        *("bzw.", "z.b.", "ca.", "inkl.", "evtl.", "ggf.", "usw.", "u.a.", "d.h.", "nr."),
+        *("e.g.", "i.e.", "incl.", "approx.", "vs.", "no."),
+        *("f.eks.", "fx.", "bl.a.", "dvs.", "evt.", "mht."),
+    }
 )
 _TAG = re.compile(r"<[^>]{0,500}>")
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
