@@ -113,15 +113,15 @@ export function createConversation({ locale, profile, log, status, on }) {
     if (!conversation || syncing) return syncing;
     syncing = (async () => {
       try {
-        // One after the other: the list, asked last, carries the newer language, and it is
-        // applied last (asked together, a status read before a switch could undo it).
-        const info = await api('GET', path(conversation), { token: conversation.token });
+        // Messages first, the status last: the status (with the language) is then the newest
+        // word and is applied right after it arrives, so a stale one cannot undo a switch or a
+        // handoff that the stream already showed.
         const list = await api('GET', `${path(conversation)}/messages?after=${state.cursor}`,
           { token: conversation.token });
+        const info = await api('GET', path(conversation), { token: conversation.token });
         if (state.conversation !== conversation) return;
         for (const message of list.messages || []) apply(message, { stream: true });
         applyStatus(info);
-        setLang(list.lang);
         status.setOnline(true);
       } catch (error) {
         if (state.conversation !== conversation) return;
