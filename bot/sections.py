@@ -203,6 +203,16 @@ class SectionChooser:
         self.lexical = lexical
         self.weights = weights or SectionWeights()
         self._words: dict[int, frozenset[str]] = {}
+        # What each article's parts are (the lead? numbered steps?) does not change between
+        # questions: worked out once here, not for every candidate of every message.
+        self._parts: dict[str, tuple[tuple[Chunk, ...], np.ndarray, np.ndarray]] = {}
+        for article_id, rows in sections.items():
+            parts = tuple(chunks[r] for r in rows.tolist())
+            self._parts[article_id] = (
+                parts,
+                np.asarray([not section_heading(c) for c in parts], dtype=bool),
+                np.asarray([is_procedure(c.text) for c in parts], dtype=bool),
+            )
 
     def choose(
         self, article_id: str, lang: str, text: str, query: np.ndarray
@@ -218,7 +228,7 @@ class SectionChooser:
         rows = self.sections.get(article_id)
         if rows is None or not len(rows):
             return None
-        chunks = tuple(self.chunks[r] for r in rows.tolist())
+        chunks, lead, steps = self._parts[article_id]
         dense = self.vectors[rows] @ query
         phrasing_rows = self.phrasings.get(article_id)
         extra: dict[str, Any] = {"phrasing": 0.0}
@@ -242,8 +252,8 @@ class SectionChooser:
             chunks=chunks,
             dense=np.asarray(dense, dtype=np.float64),
             lexical=self._lexical(rows, lang, text),
-            lead=np.asarray([not section_heading(c) for c in chunks], dtype=bool),
-            steps=np.asarray([is_procedure(c.text) for c in chunks], dtype=bool),
+            lead=lead,
+            steps=steps,
             how_to=asks_how_to(text, lang),
             **extra,
         )
