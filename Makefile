@@ -52,10 +52,11 @@ format: install ## Apply ruff's formatting and safe fixes
 eval: install ## Answer quality on the sample knowledge base's question set
 	$(BIN)/supportbot eval --questions benchmarks/questions/sample-kb.csv
 
-bench: install ## Ingestion speed, chat latency and sample-KB quality (writes var/bench/)
+bench: install ## Ingestion speed, chat latency, sample-KB quality, topics missing a language (var/bench/)
 	$(PY) -m benchmarks.ingest_speed --out var/bench/ingest.json
 	$(PY) -m benchmarks.chat_latency --out var/bench/latency.json
 	$(BIN)/supportbot eval --questions benchmarks/questions/sample-kb.csv --json > var/bench/sample-kb.json
+	$(PY) -m benchmarks.missing_translations --out var/bench/missing-translations.json
 
 bench-load: install ## Many visitors at once against a real server, vs the model's encode rates (var/bench/load.json)
 	$(PY) -m benchmarks.load --model $(or $(MODEL),all-MiniLM-L6-v2) --out var/bench/load.json

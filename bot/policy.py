@@ -32,6 +32,9 @@ FEATURES = (
     "neighbour_mean",
     "neighbour_gap",
 )
+# Features that compare the question's words with the top article's: measured in the
+# conversation's language, so they say nothing when the article is in another one.
+WORD_FEATURES = ("lexical", "coverage", "oov", "idf_coverage", "idf_oov")
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,19 @@ class Calibration:
         }
     )
     intercept: float = -4.8
+    # The mean of each of WORD_FEATURES over the questions the calibration was fitted on; empty
+    # for a calibration fitted before it was recorded.
+    imputed: Mapping[str, float] = field(default_factory=dict)
 
     def confidence(self, features: Mapping[str, float]) -> float:
+        """When the top article is in another language than the conversation (the topic has
+        no version in it), its word features are unknown rather than low: a Danish question
+        shares few words with the English article that answers it, and the Danish vocabulary
+        lacks the topic's words. They are then read as their mean over the fitted questions,
+        so the language-free features (similarities, phrasings, classifier, neighbours)
+        decide. `benchmarks.missing_translations` measures what this does."""
+        if features.get("lang_match", 1.0) == 0.0 and self.imputed:
+            features = {**features, **self.imputed}
         z = self.intercept + sum(w * features.get(name, 0.0) for name, w in self.coef.items())
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
@@ -121,6 +135,9 @@ class Policy:
             Calibration(
                 coef=dict(cal.get("coef", default.calibration.coef)),
                 intercept=float(cal.get("intercept", default.calibration.intercept)),
+                imputed={
+                    f: float(v) for f, v in (cal.get("imputed") or {}).items() if f in WORD_FEATURES
+                },
             ),
             Thresholds(
                 answer=float(thr.get("answer", default.thresholds.answer)),

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.cross_language import lacking, language_gap
 from bot.language import detect_language
 from bot.policy import FEATURES
 from bot.sections import SectionChoice, SectionChooser, SectionWeights
@@ -66,6 +67,9 @@ class Evidence:
     sims: np.ndarray
     lexical: dict[int, float]
     topics: dict[str, float] = field(default_factory=dict)
+    # For the articles of topics with no version in the query's language: their lexical score
+    # in their own language (`bot.cross_language`); empty when every topic has one.
+    foreign_lexical: dict[int, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,12 @@ class Retriever:
             self._groups.setdefault(article.group_id, {}).setdefault(article.lang, article.id)
         self._article_ids = list(index.articles)
         self._article_group = [index.articles[a].group_id for a in self._article_ids]
+        self._article_lang = [index.articles[a].lang for a in self._article_ids]
+        lacking_groups = lacking(self._groups, self.languages)
+        self._lacking = {  # per language, the article rows of topics with no version in it
+            lang: frozenset(r for r, g in enumerate(self._article_group) if g in groups)
+            for lang, groups in lacking_groups.items()
+        }
         self._group_rows: dict[str, list[int]] = {}  # topic -> its article rows
         for row, group in enumerate(self._article_group):
             self._group_rows.setdefault(group, []).append(row)
@@ -203,8 +213,25 @@ class Retriever:
         sims, rows = self.index.dense.search(query, k)
         found = rows[0] >= 0  # an IVF index marks places it found no chunk for with -1
         return Evidence(
-            rows[0][found], sims[0][found], self._lexical(text, lang), self._topics(text, query)
+            rows[0][found],
+            sims[0][found],
+            self._lexical(text, lang),
+            self._topics(text, query),
+            self._foreign_lexical(text, lang),
         )
+
+    def _foreign_lexical(self, text: str, lang: str) -> dict[int, float]:
+        """Lexical scores, each in its own language, of the articles whose topic has no
+        version in `lang`; nothing to do (and done) when every topic has one."""
+        lacking_rows = self._lacking.get(lang)
+        if not lacking_rows:
+            return {}
+        scores: dict[int, float] = {}
+        for other in {self._article_lang[r] for r in lacking_rows}:
+            scores.update(
+                (a, s) for a, s in self._lexical(text, other).items() if a in lacking_rows
+            )
+        return scores
 
     def _topics(self, text: str, query: np.ndarray) -> dict[str, float]:
         """The classifier's likeliest topics with their probabilities."""
@@ -224,15 +251,23 @@ class Retriever:
             evidence.rows, evidence.sims, self.index.chunk_article_rows, weights.vote
         )
         floor = float(evidence.sims[-1])  # articles not among the k nearest score at most this
+        lacking_rows = self._lacking.get(lang, frozenset())
+        gap = (
+            language_gap(dense, lang, self._article_lang, self._article_group)
+            if lacking_rows
+            else 0.0
+        )
         w_lex = weights.lexical.get(lang, 0.25)
         w_clf = weights.classifier if evidence.topics else 0.0
-        articles = set(dense) | set(evidence.lexical)
+        articles = set(dense) | set(evidence.lexical) | set(evidence.foreign_lexical)
         for group in evidence.topics:  # a likely topic competes even without a near chunk
             articles.update(self._group_rows.get(group, ()))
         scored = []
         for a in articles:
             d = dense.get(a, floor)
             lex = evidence.lexical.get(a, 0.0)
+            if a in lacking_rows:  # a topic only other languages have (`bot.cross_language`)
+                d, lex = d + gap, evidence.foreign_lexical.get(a, 0.0)
             topic = evidence.topics.get(self._article_group[a], 0.0)
             scored.append((d + w_lex * lex + w_clf * topic, a, d, lex))
         best_by_group: dict[str, tuple[float, int, float, float]] = {}

@@ -18,7 +18,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 
 from bot.evaluate import Evaluator, Outcome, Question, section_matches
 from bot.language import detect_language
-from bot.policy import FEATURES
+from bot.policy import FEATURES, WORD_FEATURES
 from bot.retrieval import Evidence, Retriever, Weights
 from bot.sections import SectionEvidence, SectionWeights
 from ingest.store import read_calibration, remove_calibration, write_calibration
@@ -266,6 +266,7 @@ def tune_policy(
         "calibration": {
             "coef": {f: round(float(c), 5) for f, c in zip(FEATURES, model.coef_[0], strict=True)},
             "intercept": round(float(model.intercept_[0]), 5),
+            "imputed": {f: round(float(x[:, FEATURES.index(f)].mean()), 5) for f in WORD_FEATURES},
         },
         "thresholds": {"answer": round(answer, 4), "clarify": round(clarify, 4)},
         "cross_validated": _held_out_figures(probs, y.astype(bool), in_scope, answer),

@@ -79,10 +79,25 @@ class IngestReport:
     # Why every chunk was embedded afresh although a version was published (another model,
     # chunk size or languages), or None.
     rebuilt: str | None = None
+    # Per language, the topics (groups) with no version in it: the bot answers their questions
+    # from another language's version, which it ranks and trusts less than a translation.
+    untranslated: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def up_to_date(self) -> bool:
         return not (self.added or self.changed or self.removed)
+
+
+def untranslated(articles: Sequence[Article], languages: Sequence[str]) -> dict[str, list[str]]:
+    """Per language, the topics that have a version in some language but not in this one."""
+    versions: dict[str, set[str]] = {}
+    for article in articles:
+        versions.setdefault(article.group_id, set()).add(article.lang)
+    missing = {
+        lang: sorted(group for group, langs in versions.items() if lang not in langs)
+        for lang in languages
+    }
+    return {lang: groups for lang, groups in missing.items() if groups}
 
 
 def ingest(
@@ -103,6 +118,7 @@ def ingest(
         report.added, report.changed, report.removed = plan.added, plan.changed, plan.removed
         report.unchanged = len(plan.reused)
         report.articles = len(articles)
+        report.untranslated = untranslated(articles, options.languages)
         content_hash = _content_hash(articles, embedder.name, options.chunk_size)
         same = previous is not None and previous.manifest.get("content_hash") == content_hash
         if options.check_only or same:

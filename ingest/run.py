@@ -129,6 +129,11 @@ def _summary(console: Console, report: IngestReport, *, check: bool) -> None:
     ):
         if ids and len(ids) <= 20:
             console.print(f"{label}: {', '.join(ids)}")
+    for lang, topics in report.untranslated.items():
+        shown = ", ".join(topics[:10]) + (
+            f" and {len(topics) - 10} more" if len(topics) > 10 else ""
+        )
+        console.print(f"no {lang} version (answered from another language): {shown}")
     if report.rebuilt:
         # Editors must know why a run takes minutes instead of seconds (a new default model).
         what = "the next ingestion embeds every chunk again" if check else "all chunks embedded"

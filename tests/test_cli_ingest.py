@@ -90,6 +90,25 @@ def test_ingest_publishes_and_prints_a_summary(
     }
 
 
+def test_ingest_names_the_topics_a_language_lacks(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for lang, slug in (("en", "returns"), ("de", "rueckgabe")):
+        write_article(env.kb, f"{lang}/{slug}.md", id=slug, group="returns", lang=lang,
+                      title=slug, body="30 days.\n")
+    write_article(env.kb, "en/warranty.md", id="warranty", title="Warranty", body="Two years.\n")
+
+    assert run("ingest") == 0
+    out = capsys.readouterr().out
+    assert run("ingest", "--check", "--json") == 0
+    report = json.loads(capsys.readouterr().out)
+
+    assert "no de version (answered from another language): warranty" in out
+    assert "no da version (answered from another language): returns, warranty" in out
+    assert "no en version" not in out
+    assert report["untranslated"] == {"de": ["warranty"], "da": ["returns", "warranty"]}
+
+
 def test_second_ingest_says_up_to_date(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
     run("ingest", "--quiet")
     version = current_version(env.index_dir)

@@ -11,6 +11,7 @@ import pytest
 from bot.policy import (
     CLASSIFIER_CALIBRATION,
     FEATURES,
+    WORD_FEATURES,
     Calibration,
     Decision,
     FeedbackDecision,
@@ -19,6 +20,7 @@ from bot.policy import (
     decide,
     on_feedback,
 )
+from bot.serving import default_calibration
 from ingest.store import read_calibration, write_calibration
 
 # A calibration that reads the confidence straight from one feature, so each row of the table
@@ -185,3 +187,51 @@ def test_misses_after_a_decision(action: str, misses: int, after: int) -> None:
 )
 def test_feedback_table(helpful: bool, misses: int, expected: FeedbackDecision) -> None:
     assert on_feedback(helpful=helpful, misses=misses) == expected
+
+
+# A calibration that leans on the question's words, as the fitted ones do.
+WORDY = Calibration(
+    coef={"dense": 3.0, "idf_coverage": 4.0, "idf_oov": -2.0},
+    intercept=-5.0,
+    imputed={"idf_coverage": 0.75, "idf_oov": 0.1},
+)
+FEW_SHARED_WORDS = {"dense": 0.9, "idf_coverage": 0.2, "idf_oov": 0.4}
+
+
+def test_an_article_in_another_language_reads_its_word_features_as_unknown() -> None:
+    cross = WORDY.confidence({**FEW_SHARED_WORDS, "lang_match": 0.0})
+    as_if_typical = WORDY.confidence(
+        {**FEW_SHARED_WORDS, "idf_coverage": 0.75, "idf_oov": 0.1, "lang_match": 1.0}
+    )
+
+    assert cross == pytest.approx(as_if_typical)
+    assert cross > WORDY.confidence({**FEW_SHARED_WORDS, "lang_match": 1.0})
+
+
+def test_an_article_in_the_conversations_language_reads_its_words_as_measured() -> None:
+    measured = WORDY.confidence({**FEW_SHARED_WORDS, "lang_match": 1.0})
+    untouched = dataclasses.replace(WORDY, imputed={})
+
+    assert measured == pytest.approx(untouched.confidence({**FEW_SHARED_WORDS, "lang_match": 1.0}))
+    # A calibration fitted before the means were recorded reads every article as measured.
+    assert untouched.confidence({**FEW_SHARED_WORDS, "lang_match": 0.0}) == pytest.approx(measured)
+
+
+def test_only_word_features_are_imputed_from_a_stored_calibration() -> None:
+    data = {"calibration": {"coef": {"dense": 1.0}, "intercept": 0.0,
+                            "imputed": {"idf_coverage": 0.7, "dense": 0.99}}}
+
+    loaded = Policy.from_calibration(data)
+
+    assert loaded.calibration.imputed == {"idf_coverage": 0.7}
+    assert set(WORD_FEATURES) <= set(FEATURES)
+
+
+def test_the_shipped_multilingual_calibration_knows_the_mean_word_features() -> None:
+    data = default_calibration("multilingual-e5-small")
+
+    imputed = Policy.from_calibration(data).calibration.imputed
+
+    assert set(imputed) == set(WORD_FEATURES)
+    assert all(0.0 <= value <= 1.0 for value in imputed.values())
+    assert imputed["idf_coverage"] > imputed["idf_oov"]  # answerable questions dominate

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.tuning import choose_answer_threshold, min_weight_gain
+from bot.evaluate import Outcome
+from bot.policy import FEATURES, WORD_FEATURES
+from bot.tuning import choose_answer_threshold, min_weight_gain, tune_policy
 
 # Ten questions, likeliest first: seven right in-scope answers, one wrong in-scope ranking,
 # two out-of-scope questions (never "correct").
@@ -50,3 +52,21 @@ def test_weights_move_off_the_defaults_only_for_a_real_gain(questions: int, gain
     # xSID tuned on ~63 validation questions chose weights one question better there and
     # three worse on test: a gain of one or two questions is noise.
     assert min_weight_gain(questions) == gain
+
+
+def test_the_fitted_calibration_records_the_mean_word_features() -> None:
+    rng = np.random.default_rng(0)
+    outcomes = []
+    for i in range(40):
+        right = i % 4 != 0
+        features = {f: float(rng.uniform(0.5, 1.0) if right else rng.uniform(0.0, 0.5))
+                    for f in FEATURES}
+        outcomes.append(Outcome(f"q{i}", "en/a" if right else "", "en", "answer", "en/a", 0.9,
+                                ["en/a"], 1.0, features=features, correct_top1=right))
+
+    imputed = tune_policy(outcomes)["calibration"]["imputed"]
+
+    assert set(imputed) == set(WORD_FEATURES)
+    for name in WORD_FEATURES:
+        assert imputed[name] == pytest.approx(np.mean([o.features[name] for o in outcomes]),
+                                              abs=1e-5)
