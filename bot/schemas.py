@@ -264,6 +264,11 @@ class ConversationPublic(BaseModel):
     lang: str
     agent: AgentPublic | None
     rating: int | None
+    updated_at: str = Field(
+        description="When the conversation last changed, UTC, fixed width "
+        "(`2026-12-01T09:00:00.000000Z`), so two compare as strings: a status read before a "
+        "change the client has already seen (a GET answered after the live event) is older."
+    )
 
 
 class ConversationDetail(ConversationPublic):
@@ -309,7 +314,14 @@ def conversation_public(conversation: Conversation) -> ConversationPublic:
         lang=conversation.lang,
         agent=AgentPublic(name=agent.name) if agent and conversation.status == "agent" else None,
         rating=conversation.rating,
+        updated_at=stamp(conversation.updated_at),
     )
+
+
+def stamp(moment: dt.datetime) -> str:
+    """`moment` as fixed-width UTC text; a naive one (SQLite) is UTC already."""
+    utc = moment.astimezone(dt.UTC) if moment.tzinfo else moment
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def conversation_status(conversation: Conversation, handoff: Handoff | None) -> ConversationDetail:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from bot.errors import Conflict
-from bot.models import Agent, Conversation
+from bot.models import Agent, Conversation, utcnow
 
 
 class Status(StrEnum):
@@ -84,4 +84,7 @@ def move(
     conversation.status = target.value
     conversation.assigned_agent = agent if target is Status.AGENT else None
     conversation.misses = 0
+    # Stamped now, not at flush: the status event built in this transaction carries it, so the
+    # widget can tell it from a status read before the move (`updated_at` in bot.schemas).
+    conversation.updated_at = utcnow()
     return target

@@ -18,6 +18,7 @@ export function createConversation({ locale, profile, log, status, on }) {
     messages: new Map(), // id -> Message
     cursor: 0, // resume point: highest seq from a complete stream (GET after= or SSE)
     status: 'bot',
+    statusAt: '', // the `updated_at` of the status shown
     agent: null,
     handoff: null,
     rating: null,
@@ -72,8 +73,13 @@ export function createConversation({ locale, profile, log, status, on }) {
     if (!state.messages.size) log.showGreeting();
   }
 
+  /** A status read before one already shown (a GET answered after the live event of the
+   * change it missed) is older by the server's `updated_at` and is dropped. */
   function applyStatus(info) {
     if (!info || typeof info.status !== 'string') return;
+    const at = typeof info.updated_at === 'string' ? info.updated_at : '';
+    if (at && at < state.statusAt) return;
+    if (at) state.statusAt = at;
     setLang(info.lang);
     if (info.status === 'agent' || info.agent) state.sawAgent = true;
     state.status = info.status;
@@ -113,9 +119,8 @@ export function createConversation({ locale, profile, log, status, on }) {
     if (!conversation || syncing) return syncing;
     syncing = (async () => {
       try {
-        // Messages first, the status last: the status (with the language) is then the newest
-        // word and is applied right after it arrives, so a stale one cannot undo a switch or a
-        // handoff that the stream already showed.
+        // Messages first, the status last (it carries the language); one older than the status
+        // shown, read before a switch or a handoff the stream has shown, is dropped.
         const list = await api('GET', `${path(conversation)}/messages?after=${state.cursor}`,
           { token: conversation.token });
         const info = await api('GET', path(conversation), { token: conversation.token });
@@ -178,6 +183,7 @@ export function createConversation({ locale, profile, log, status, on }) {
     state.messages.clear();
     state.cursor = 0;
     state.status = 'bot';
+    state.statusAt = '';
     state.agent = state.handoff = state.rating = null;
     state.sawAgent = false;
     setLang(locale); // a new conversation starts from the page's language again

@@ -72,6 +72,11 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
+def _stamp() -> str:
+    """Now as the real API's `updated_at`: fixed-width UTC text."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 @dataclass
 class Conversation:
     id: str
@@ -82,6 +87,7 @@ class Conversation:
     handoff: dict[str, Any] | None = None
     rating: int | None = None
     messages: list[dict[str, Any]] = field(default_factory=list)
+    updated_at: str = field(default_factory=lambda: _stamp())
     by_client_id: dict[str, dict[str, Any]] = field(default_factory=dict)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -94,10 +100,12 @@ class Conversation:
         old.set()
 
     def status_data(self) -> dict[str, Any]:
-        return {"status": self.status, "agent": self.agent, "handoff": self.handoff}
+        return {"status": self.status, "agent": self.agent, "handoff": self.handoff,
+                "updated_at": self.updated_at}
 
     def set_status(self, status: str) -> None:
         self.status = status
+        self.updated_at = _stamp()
         self.publish("status", self.status_data())
 
 
@@ -208,6 +216,7 @@ def create_app() -> FastAPI:
             "status": conv.status,
             "lang": lang,
             "messages": conv.messages,
+            "updated_at": conv.updated_at,
         }
 
     @app.post("/api/v1/conversations/{cid}/messages")

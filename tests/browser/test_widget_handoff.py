@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
+from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
+
+CONVERSATION = re.compile(r"/api/v1/conversations/[^/]+$")  # GET: the conversation's status
 
 
 def test_person_joins_replies_live_and_chat_is_rated(widget, host, bot):
@@ -96,3 +100,42 @@ def test_feedback_on_an_answer(widget, host):
         "button", name="Helpful", exact=True
     )
     expect(again).to_have_attribute("aria-pressed", "true")
+
+
+def test_a_status_read_before_the_handoff_does_not_undo_it(widget, host):
+    """Under load the status a sync asked for before the turn committed can arrive after the
+    live event of the handoff. It is older by `updated_at` and must not put the panel back to
+    "Virtual assistant" with "Talk to a person" showing (seen on a busy machine)."""
+    created: dict = {}
+    held: list = []
+
+    def on_api(route):
+        request = route.request
+        path = urlparse(request.url).path
+        if request.method == "POST" and path.endswith("/api/v1/conversations"):
+            response = route.fetch()
+            created.update(response.json())
+            route.fulfill(response=response)
+        elif request.method == "GET" and CONVERSATION.search(path) and not held:
+            held.append(route)  # the first status read: answered below, after the handoff
+        else:
+            route.continue_()
+
+    widget.page.context.route(re.compile(r".*/api/v1/conversations.*"), on_api)
+    widget.page.goto(host.page())
+    widget.open()
+    widget.panel.get_by_role("button", name="Talk to a person").click()
+
+    expect(widget.log.locator(".from-bot.kind-handoff")).to_be_visible()
+    status = widget.panel.locator("#status")
+    waiting = re.compile(r"Waiting for a person|answer here by")
+    expect(status).to_have_text(waiting)  # from the live event: the read is still held
+    assert held, "the panel never read the conversation's status"
+    stale = {key: created[key] for key in ("id", "status", "lang", "updated_at")}
+    held[0].fulfill(status=200, content_type="application/json",
+                    body=json.dumps({**stale, "agent": None, "rating": None, "handoff": None}))
+
+    widget.page.wait_for_timeout(1000)
+    expect(status).to_have_text(waiting)
+    expect(widget.panel.get_by_role("button", name="Talk to a person")).to_be_hidden()
+    assert widget.frame().evaluate("document.body.dataset.status") == "waiting"
