@@ -10,8 +10,10 @@ from bot.sections import (
     SectionChooser,
     SectionEvidence,
     SectionWeights,
+    asks_for,
     asks_how_to,
     is_procedure,
+    states,
 )
 from ingest.documents import Chunk
 
@@ -247,3 +249,49 @@ def test_a_how_to_question_about_a_side_matter_keeps_that_part() -> None:
     choice = how_to([0.80, 0.90, 0.82, 0.81]).pick(TOGETHER)  # steps 0.08 behind
 
     assert choice.headings == ["Return conditions"]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "kinds"),
+    [
+        ("wie lange dauert die Lieferung nach Österreich?", "de", ["duration"]),
+        ("how long does delivery to sweden take", "en", ["duration"]),
+        ("hvor lang tid tager levering til norge", "da", ["duration"]),
+        ("how much is shipping within germany", "en", ["price"]),
+        ("was kostet der Versand nach Österreich?", "de", ["price"]),
+        ("hvad koster fragt i danmark", "da", ["price"]),
+        ("ab wann ist der versand kostenlos", "de", []),  # a threshold, not a time span
+        ("how do I return my jacket?", "en", []),
+        ("how long does delivery take", "xx", []),  # a language without patterns
+    ],
+)
+def test_the_kind_of_fact_a_question_asks_for(text: str, lang: str, kinds: list[str]) -> None:
+    assert asks_for(text, lang) == kinds
+
+
+@pytest.mark.parametrize(
+    ("kinds", "text", "expected"),
+    [
+        (["duration"], "**Österreich, Niederlande:** 2–4 Werktage, 6,95 €.", True),
+        (["duration"], "Danmark: 1-3 hverdage, 39 kr.", True),
+        (["duration"], "We ship with DHL to Germany and Austria.", False),
+        (["price"], "Express costs EUR 12.95.", True),
+        (["price"], "Versandkostenfrei ab 60 €.", True),
+        (["price"], "Returns are free within 30 days.", False),
+    ],
+)
+def test_a_part_states_the_fact_asked_for(kinds: list[str], text: str, expected: bool) -> None:
+    assert states(kinds, text) is expected
+
+
+def test_the_part_that_states_the_fact_asked_for_wins_a_near_tie() -> None:
+    # e5 on "wie lange dauert die Lieferung nach Österreich?": the carriers part 0.883 (it names
+    # Austria), the delivery-times table 0.881; only the table states a time span.
+    plain = evidence([0.80, 0.881, 0.70, 0.883], phrasing=0.70)
+    asked = SectionEvidence(
+        chunks=plain.chunks, dense=plain.dense, lexical=plain.lexical, lead=plain.lead,
+        steps=plain.steps, phrasing=plain.phrasing, fact=np.asarray([0.0, 1.0, 0.0, 0.0]),
+    )
+
+    assert plain.pick(WEIGHTS).chunk == CHUNKS[3]
+    assert asked.pick(WEIGHTS).chunk == CHUNKS[1]
