@@ -56,7 +56,7 @@ _HOW_TO = {
 # A question that asks for a fact of one kind (how long, how much) is answered by the part that
 # states one: "wie lange dauert die Lieferung nach Österreich?" by the delivery-times table
 # (2–4 Werktage), not the carriers section, which names Austria as well (0.881 against 0.883).
-_ASKS = {
+_ASKS = {  # compiled below
     "duration": {
         "en": r"\bhow (?:long|many days|many weeks)\b|\bwhen will\b",
         "de": r"\bwie lange?\b|\bwie viele (?:tage|wochen)\b|\bwann kommt\b",
@@ -78,12 +78,18 @@ _STATES = {
 }
 
 
+_ASKING = {
+    kind: {lang: re.compile(pattern, re.IGNORECASE) for lang, pattern in by_lang.items()}
+    for kind, by_lang in _ASKS.items()
+}
+
+
 def asks_for(text: str, lang: str) -> list[str]:
     """The kinds of fact `text` asks for ("duration", "price"); empty for any other question."""
     return [
         kind
-        for kind, by_lang in _ASKS.items()
-        if kind in _STATES and lang in by_lang and re.search(by_lang[lang], text, re.IGNORECASE)
+        for kind, by_lang in _ASKING.items()
+        if lang in by_lang and by_lang[lang].search(text) is not None
     ]
 
 
@@ -263,6 +269,14 @@ class SectionChooser:
                 np.asarray([not section_heading(c) for c in parts], dtype=bool),
                 np.asarray([is_procedure(c.text) for c in parts], dtype=bool),
             )
+        # Which parts state a time span or a price (`states`), per kind: likewise fixed.
+        self._facts = {
+            article_id: {
+                kind: np.asarray([1.0 if states([kind], c.text) else 0.0 for c in parts])
+                for kind in _STATES
+            }
+            for article_id, (parts, _, _) in self._parts.items()
+        }
 
     def choose(
         self, article_id: str, lang: str, text: str, query: np.ndarray
@@ -305,15 +319,16 @@ class SectionChooser:
             lead=lead,
             steps=steps,
             how_to=asks_how_to(text, lang),
-            fact=self._facts(chunks, asks_for(text, lang)),
+            fact=self._fact_mask(article_id, asks_for(text, lang)),
             **extra,
         )
 
-    @staticmethod
-    def _facts(chunks: Sequence[Chunk], kinds: Sequence[str]) -> np.ndarray | None:
+    def _fact_mask(self, article_id: str, kinds: Sequence[str]) -> np.ndarray | None:
+        """Per part of `article_id`, 1 when it states a fact of one of `kinds`; None for none."""
         if not kinds:
             return None
-        return np.asarray([1.0 if states(kinds, c.text) else 0.0 for c in chunks])
+        masks = self._facts[article_id]
+        return np.maximum.reduce([masks[kind] for kind in kinds])
 
     def phrasing_match(self, article_id: str, query: np.ndarray) -> float:
         """The question's best cosine to the article's title and alternate questions."""
