@@ -12,23 +12,14 @@ Two things put such a topic at a disadvantage that has nothing to do with how we
   all. Its versions are matched word for word in their own language instead (names, numbers
   and loanwords carry over: "Fjeld Club", "Schweiz", "DHL").
 
-Nothing changes for a knowledge base whose topics all exist in every language: the set of
-topics lacking a language is then empty. `benchmarks.missing_translations` measures both.
+Nothing changes for a knowledge base whose topics all exist in every language: no topic is
+`untranslated` (`ingest.documents`). `benchmarks.missing_translations` measures both.
 """
 
 from __future__ import annotations
 
 import statistics
 from collections.abc import Mapping, Sequence
-
-
-def lacking(
-    groups: Mapping[str, Mapping[str, str]], languages: Sequence[str]
-) -> dict[str, set[str]]:
-    """Per language, the topics (groups) with no version in it."""
-    return {
-        lang: {g for g, versions in groups.items() if lang not in versions} for lang in languages
-    }
 
 
 def language_gap(

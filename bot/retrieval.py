@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from bot.cross_language import lacking, language_gap
+from bot.cross_language import language_gap
 from bot.language import detect_language
 from bot.policy import FEATURES
 from bot.sections import SectionChoice, SectionChooser, SectionWeights
-from ingest.documents import Article
+from ingest.documents import Article, untranslated
 from ingest.embed import Embedder, Vectors
 from ingest.lexical import tokenize
 from ingest.store import IndexVersion
@@ -133,11 +133,13 @@ class Retriever:
         self._article_ids = list(index.articles)
         self._article_group = [index.articles[a].group_id for a in self._article_ids]
         self._article_lang = [index.articles[a].lang for a in self._article_ids]
-        lacking_groups = lacking(self._groups, self.languages)
-        self._lacking = {  # per language, the article rows of topics with no version in it
-            lang: frozenset(r for r, g in enumerate(self._article_group) if g in groups)
-            for lang, groups in lacking_groups.items()
-        }
+        # Per language, the article rows of the topics with no version in it (`bot.cross_language`).
+        self._lacking: dict[str, frozenset[int]] = {}
+        for lang, groups in untranslated(index.articles.values(), self.languages).items():
+            topics = set(groups)
+            self._lacking[lang] = frozenset(
+                r for r, g in enumerate(self._article_group) if g in topics
+            )
         self._group_rows: dict[str, list[int]] = {}  # topic -> its article rows
         for row, group in enumerate(self._article_group):
             self._group_rows.setdefault(group, []).append(row)

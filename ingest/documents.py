@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
@@ -122,3 +123,17 @@ class Chunk:
             text=data["text"],
             heading_path=tuple(data["heading_path"]),
         )
+
+
+def untranslated(articles: Iterable[Article], languages: Sequence[str]) -> dict[str, list[str]]:
+    """Per language, the topics (groups) that have a version in some language but not in this
+    one; languages every topic has are left out. Ingestion reports them, retrieval ranks them
+    (`bot.cross_language`)."""
+    versions: dict[str, set[str]] = {}
+    for article in articles:
+        versions.setdefault(article.group_id, set()).add(article.lang)
+    missing = {
+        lang: sorted(group for group, langs in versions.items() if lang not in langs)
+        for lang in languages
+    }
+    return {lang: groups for lang, groups in missing.items() if groups}

@@ -18,7 +18,7 @@ import numpy as np
 
 from ingest.chunk import chunk_article
 from ingest.classifier import TopicClassifier, fingerprint, train, worth_training
-from ingest.documents import Article, Chunk
+from ingest.documents import Article, Chunk, untranslated
 from ingest.embed import Embedder, Vectors
 from ingest.lexical import TOKENIZER
 from ingest.load import KnowledgeBaseInvalid, Problem, check_unique, discover, load_file
@@ -86,18 +86,6 @@ class IngestReport:
     @property
     def up_to_date(self) -> bool:
         return not (self.added or self.changed or self.removed)
-
-
-def untranslated(articles: Sequence[Article], languages: Sequence[str]) -> dict[str, list[str]]:
-    """Per language, the topics that have a version in some language but not in this one."""
-    versions: dict[str, set[str]] = {}
-    for article in articles:
-        versions.setdefault(article.group_id, set()).add(article.lang)
-    missing = {
-        lang: sorted(group for group, langs in versions.items() if lang not in langs)
-        for lang in languages
-    }
-    return {lang: groups for lang, groups in missing.items() if groups}
 
 
 def ingest(

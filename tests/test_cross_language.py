@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cross_language import lacking, language_gap
+from bot.cross_language import language_gap
 from bot.retrieval import Retriever
+from ingest.documents import Article, untranslated
 from tests.conftest import build_index
 from tests.kb_factory import write_tiny_kb
 from tests.test_retrieval import holder_for
@@ -34,14 +35,17 @@ def test_the_language_gap_is_measured_on_topics_found_in_both(
     assert language_gap(dense, "da", LANGS, GROUPS) == pytest.approx(gap)
 
 
-def test_lacking_names_the_topics_without_a_version_per_language() -> None:
-    groups = {"returns": {"en": "en/returns", "da": "da/returns"}, "stores": {"en": "en/stores"}}
+def test_untranslated_names_the_topics_without_a_version_per_language() -> None:
+    articles = [
+        Article(id=f"{lang}/{group}", lang=lang, title=group, body=".", source=f"{lang}.md",
+                group=group)
+        for lang, group in (("en", "returns"), ("da", "returns"), ("en", "stores"))
+    ]
 
-    assert lacking(groups, ["en", "de", "da"]) == {
-        "en": set(),
-        "de": {"returns", "stores"},
-        "da": {"stores"},
-    }
+    assert untranslated(articles, ["en", "de", "da"]) == {
+        "de": ["returns", "stores"],
+        "da": ["stores"],
+    }  # English has every topic: left out
 
 
 @pytest.fixture
