@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from bot.app import create_app
 from bot.config import Settings
 from bot.context import AppContext
 from bot.db import Database, create_schema, drop_schema
+from bot.events import Event, InProcessBus, conversation_channel
 from bot.policy import Calibration
 from bot.retrieval import Weights
 from ingest.embed import HashEmbedder
@@ -186,6 +187,41 @@ class Visitor:
                                    params={"after": after}, headers=self.headers)
         assert response.status_code == 200, response.text
         return response.json()
+
+
+class RecordingBus(InProcessBus):
+    """The in-process bus, keeping what was published."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.published: list[tuple[str, Event]] = []
+
+    def publish(self, channel: str, event: Event) -> None:
+        self.published.append((channel, event))
+        super().publish(channel, event)
+
+
+@dataclass
+class Recorded:
+    """The app over the sample index (hash embedder) with a bus that keeps its events."""
+
+    client: TestClient
+    bus: RecordingBus
+
+    def statuses(self, conversation_id: str) -> list[dict[str, Any]]:
+        """The `status` events sent to one conversation's widget, oldest first."""
+        channel = conversation_channel(conversation_id)
+        return [e["data"] for c, e in self.bus.published
+                if c == channel and e["event"] == "status"]
+
+
+@pytest.fixture
+def recorded(tmp_path: Path, sample_index: Path, database_url: str) -> Iterator[Recorded]:
+    bus = RecordingBus()
+    settings = make_settings(tmp_path, index_dir=sample_index, database_url=database_url)
+    context = AppContext.build(settings, embedder=HashEmbedder(64), bus=bus)
+    with TestClient(create_app(context=context)) as client:
+        yield Recorded(client, bus)
 
 
 @pytest.fixture

@@ -14,10 +14,9 @@ from fastapi.testclient import TestClient
 from bot import queries
 from bot.app import create_app
 from bot.context import AppContext
-from bot.events import Event, InProcessBus, conversation_channel
 from bot.phrases import PHRASES
 from ingest.embed import HashEmbedder
-from tests.conftest import Visitor, build_index, make_settings
+from tests.conftest import Recorded, Visitor, build_index, make_settings
 from tests.kb_factory import write_article, write_tiny_kb
 
 WHY = ("why_low_confidence", "why_visitor_request", "why_repeated_miss", "why_no_index")
@@ -126,37 +125,17 @@ def test_the_visitor_message_keeps_how_its_language_was_read(
     assert (language["lang"], language["detected"], language["rule"]) == ("en", "en", "same")
 
 
-class RecordingBus(InProcessBus):
-    """The in-process bus, keeping what was published."""
+def test_a_change_of_language_reaches_the_widget_live(recorded: Recorded) -> None:
+    visitor = Visitor(recorded.client, locale="en")
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.published: list[tuple[str, Event]] = []
+    def statuses() -> list[str]:
+        return [data["lang"] for data in recorded.statuses(visitor.id)]
 
-    def publish(self, channel: str, event: Event) -> None:
-        self.published.append((channel, event))
-        super().publish(channel, event)
+    visitor.say("Where is my parcel?")
+    before = statuses()
+    visitor.say("Kann ich meine Bestellung im Laden abholen?")
 
-
-def test_a_change_of_language_reaches_the_widget_live(
-    tmp_path: Path, sample_index: Path, database_url: str
-) -> None:
-    bus = RecordingBus()
-    settings = make_settings(tmp_path, index_dir=sample_index, database_url=database_url)
-    context = AppContext.build(settings, embedder=HashEmbedder(64), bus=bus)
-    with TestClient(create_app(context=context)) as client:
-        visitor = Visitor(client, locale="en")
-
-        def statuses() -> list[str]:
-            channel = conversation_channel(visitor.id)
-            return [e["data"]["lang"] for c, e in bus.published
-                    if c == channel and e["event"] == "status"]
-
-        visitor.say("Where is my parcel?")
-        before = statuses()
-        visitor.say("Kann ich meine Bestellung im Laden abholen?")
-
-        assert statuses()[len(before):] == ["de"]
+    assert statuses()[len(before):] == ["de"]
 
 
 # -- an article in one language only ------------------------------------------------------------
